@@ -1,0 +1,45 @@
+# entbrain — two commands: `make demo` runs the main job, `make test` runs the checks.
+# Both set themselves up on a fresh machine (virtualenv, packages, Kafka jars).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint pytest stop kafka-start kafka-stop clean
+
+setup: $(STAMP) .kafka/lib/.fetched
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+.kafka/lib/.fetched: scripts/kafka/pom.xml $(STAMP)
+	$(PY) -c "from config import Settings; from streams import broker; broker.fetch_jars(broker.paths_for(Settings()))"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/entbrain demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(PY) -m pytest
+
+test: lint pytest
+
+stop:
+	$(VENV)/bin/entbrain stop
+
+kafka-start: setup
+	$(VENV)/bin/entbrain kafka start
+
+kafka-stop:
+	$(VENV)/bin/entbrain kafka stop
+
+clean: stop
+	rm -rf .data

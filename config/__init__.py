@@ -1,0 +1,28 @@
+"""Settings of entbrain.
+
+One frozen :class:`Settings` object, read from ``ENTBRAIN_*`` environment variables
+(nested sections with ``__``, e.g. ``ENTBRAIN_KAFKA__BOOTSTRAP_SERVERS``). It is built
+once at an entry point and passed down; nothing else reads the environment.
+"""
+
+from config.settings import (
+    REPO_ROOT,
+    ClickHouseSettings,
+    KafkaSettings,
+    Settings,
+    SinkSettings,
+    TopicNames,
+    WebSettings,
+    WorkerSettings,
+)
+
+__all__ = [
+    "REPO_ROOT",
+    "ClickHouseSettings",
+    "KafkaSettings",
+    "Settings",
+    "SinkSettings",
+    "TopicNames",
+    "WebSettings",
+    "WorkerSettings",
+]

@@ -1,0 +1,100 @@
+"""Decoding raw bytes into events; never raises, always says why.
+
+:func:`decode_event` is the single entry for every byte string read from Kafka or a file.
+It returns either an :data:`~schemas.events.Event` or an :class:`EventRejected` holding
+structured reasons (field path, message, error type) for the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.errors import EventRejected, RejectReason
+from schemas.events import (
+    SHANGHAI,
+    Event,
+    InvoiceSummary,
+    RegistrationEvent,
+    SocialSecurityFiling,
+    TaxFiling,
+)
+
+FUTURE_TOLERANCE = timedelta(days=1)
+MAX_EVENT_BYTES = 1_000_000
+
+
+def _reject(path: str, message: str, error_type: str) -> EventRejected:
+    return EventRejected([RejectReason(path, message, error_type)])
+
+
+def _model_for(payload: dict[str, Any]) -> type[Event] | EventRejected:
+    kind = payload.get("kind")
+    if kind == "registration":
+        return RegistrationEvent
+    if kind == "social_security":
+        return SocialSecurityFiling
+    if kind == "tax":
+        record = payload.get("record", "filing")
+        if record == "filing":
+            return TaxFiling
+        if record == "invoice":
+            return InvoiceSummary
+        return _reject("record", f"unknown tax record {record!r} (expected 'filing' or 'invoice')", "enum")
+    return _reject(
+        "kind", f"unknown kind {kind!r} (expected registration, tax or social_security)", "enum"
+    )
+
+
+def _too_late(event: Event, now: datetime) -> EventRejected | None:
+    limit = now + FUTURE_TOLERANCE
+    if event.occurred_at > limit:
+        return _reject("occurred_at", f"{event.occurred_at.isoformat()} is in the future", "future")
+    local = limit.astimezone(SHANGHAI)
+    if isinstance(event, TaxFiling | SocialSecurityFiling) and event.period > local.strftime("%Y-%m"):
+        return _reject("period", f"period {event.period} is in the future", "future")
+    if isinstance(event, InvoiceSummary) and event.date > local.date():
+        return _reject("date", f"date {event.date.isoformat()} is in the future", "future")
+    return None
+
+
+def validate_payload(payload: Any, now: datetime | None = None) -> Event | EventRejected:
+    """Validate an already-parsed JSON value."""
+    if not isinstance(payload, dict):
+        return _reject("", f"event must be a JSON object, got {type(payload).__name__}", "type")
+    model = _model_for(payload)
+    if isinstance(model, EventRejected):
+        return model
+    try:
+        event = model.model_validate(payload)
+    except ValidationError as exc:
+        return EventRejected(
+            [
+                RejectReason(
+                    ".".join(str(p) for p in err["loc"]),
+                    str(err["msg"]),
+                    str(err["type"]),
+                )
+                for err in exc.errors(include_url=False)
+            ]
+        )
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+        return _reject("", f"unreadable value: {exc}", "value_error")
+    future = _too_late(event, now or datetime.now(UTC))
+    return future if future is not None else event
+
+
+def decode_event(raw: bytes | None, now: datetime | None = None) -> Event | EventRejected:
+    """Decode one message value; the result is an event or the reasons it was rejected."""
+    if raw is None:
+        return _reject("", "empty message (null value)", "empty")
+    if len(raw) > MAX_EVENT_BYTES:
+        return _reject("", f"message of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}", "too_large")
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _reject("", f"not valid JSON: {exc}", "json")
+    return validate_payload(payload, now)

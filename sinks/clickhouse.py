@@ -1,0 +1,53 @@
+"""Connecting to ClickHouse through clickhouse-connect: embedded chDB or a server over HTTP.
+
+chDB holds its data directory for one process, and its client is not safe to share between
+threads without care, so :class:`Database` serializes every call with a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from config import ClickHouseSettings
+
+
+def connect(settings: ClickHouseSettings) -> Client:
+    if settings.embedded:
+        return clickhouse_connect.get_client(dsn=settings.url)
+    return clickhouse_connect.get_client(dsn=settings.url, database="default")
+
+
+class Database:
+    """A locked clickhouse-connect client bound to entbrain's database."""
+
+    def __init__(self, settings: ClickHouseSettings, client: Client | None = None) -> None:
+        self.settings = settings
+        self.name = settings.database
+        self._client = client or connect(settings)
+        self._lock = threading.Lock()
+        self._client.command(f"CREATE DATABASE IF NOT EXISTS {self.name}")
+        self._client.database = self.name
+
+    def command(self, sql: str) -> Any:
+        with self._lock:
+            return self._client.command(sql)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self._lock:
+            result = self._client.query(sql, parameters=parameters)
+            return list(result.column_names), [tuple(r) for r in result.result_rows]
+
+    def insert_columns(self, table: str, columns: Sequence[Sequence[Any]], names: Sequence[str]) -> None:
+        with self._lock:
+            self._client.insert(
+                f"{self.name}.{table}", [list(c) for c in columns], column_names=list(names), column_oriented=True
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()

@@ -1,0 +1,201 @@
+"""The ``entbrain`` command line.
+
+Errors a user can fix are printed as one line naming the problem, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from config import Settings
+from streams import broker, processes
+from streams.errors import CliError, StreamsError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _kafka(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "start":
+        pid = broker.start(settings)
+        out.print(f"Kafka broker running on {settings.kafka.bootstrap_servers} (pid {pid})")
+    elif args.action == "stop":
+        stopped = broker.stop(settings)
+        out.print("Kafka broker stopped" if stopped else "no Kafka broker was running")
+    else:
+        running = broker.running_pid(broker.paths_for(settings))
+        up = broker.ready(settings.kafka.bootstrap_servers)
+        out.print(f"broker pid: {running or '-'}; {settings.kafka.bootstrap_servers} {'answers' if up else 'does not answer'}")
+        return 0 if up else 1
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.worker import run_worker
+
+    run_worker(settings, args.loglevel)
+    return 0
+
+
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from simulator import SimulationConfig, ground_truth, simulate, write_truth
+
+    config = SimulationConfig(
+        enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=args.anomaly_rate
+    )
+    messages = ((m.kind, m.key, m.value) for m in simulate(config))
+    if args.truth:
+        write_truth(Path(args.truth), ground_truth(config))
+    if args.out:
+        count = 0
+        with Path(args.out).open("wb") as fh:
+            for _kind, _key, value in messages:
+                fh.write(value.rstrip(b"\n") + b"\n")
+                count += 1
+        out.print(f"wrote {count} events to {args.out}")
+        return 0
+    from streams.produce import produce_all
+
+    report = produce_all(settings, messages, rate=args.rate, label="simulating")
+    out.print(f"produced {report.produced} events in {report.seconds:.1f}s ({report.produced / max(report.seconds, 1e-9):.0f}/s)")
+    return 0
+
+
+def _query_worker(settings: Settings, sql: str) -> dict[str, Any] | None:
+    request = urllib.request.Request(  # noqa: S310
+        f"{settings.web.base_url}/api/query",
+        data=orjson.dumps({"sql": sql}),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310
+            return dict(orjson.loads(resp.read()))
+    except urllib.error.HTTPError as exc:
+        raise CliError(str(orjson.loads(exc.read()).get("error", exc))) from None
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def run_sql(settings: Settings, sql: str) -> tuple[list[str], list[list[Any]]]:
+    """Ask the running worker (it owns the embedded database), else open ClickHouse directly."""
+    answer = _query_worker(settings, sql) if settings.clickhouse.embedded else None
+    if answer is not None:
+        return list(answer["columns"]), [list(r) for r in answer["rows"]]
+    from sinks import Database, migrate
+    from streams.queries import run_query
+
+    db = Database(settings.clickhouse)
+    try:
+        migrate(db)
+        columns, rows = run_query(db, sql)
+    finally:
+        db.close()
+    return columns, [list(r) for r in rows]
+
+
+def _query(settings: Settings, args: argparse.Namespace) -> int:
+    columns, rows = run_sql(settings, args.sql)
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str).decode() + "\n")
+        return 0
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    out.print(table)
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    if not broker.ready(settings.kafka.bootstrap_servers):
+        console.print("starting the local Kafka broker …")
+        broker.start(settings)
+    console.print("starting the worker …")
+    pid = processes.start_worker(settings)
+    sim = argparse.Namespace(
+        enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=0.05,
+        truth=str(settings.worker.data_dir / "ground_truth.jsonl"), out=None, rate=None,
+    )  # fmt: skip
+    _simulate(settings, sim)
+    out.print(
+        f"\n[bold]entbrain is running[/bold] (worker pid {pid}, broker {settings.kafka.bootstrap_servers})\n"
+        f"  dashboard & API : {settings.web.base_url}/  ·  /health  ·  /metrics  ·  /api/alerts\n"
+        f"  query           : .venv/bin/entbrain query \"SELECT tier, enterprises FROM v_tier_pyramid\"\n"
+        f"  worker log      : {processes.log_file(settings)}\n"
+        f"  stop everything : make stop   (or .venv/bin/entbrain stop)"
+    )
+    return 0
+
+
+def _stop(settings: Settings, args: argparse.Namespace) -> int:
+    worker = processes.stop_worker(settings)
+    kafka = broker.stop(settings)
+    out.print(f"worker {'stopped' if worker else 'was not running'}; broker {'stopped' if kafka else 'was not running'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="entbrain", description="Real-time enterprise data brain")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    kafka = sub.add_parser("kafka", help="the local single-node Kafka broker")
+    kafka.add_argument("action", choices=["start", "stop", "status"])
+    kafka.set_defaults(handler=_kafka)
+
+    worker = sub.add_parser("worker", help="run the stream-processing worker (foreground)")
+    worker.add_argument("--loglevel", default="WARNING")
+    worker.set_defaults(handler=_worker)
+
+    sim = sub.add_parser("simulate", help="generate a park's enterprises and produce their events")
+    sim.add_argument("--enterprises", type=int, default=5000)
+    sim.add_argument("--months", type=int, default=12)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
+    sim.add_argument("--anomaly-rate", type=float, default=0.05)
+    sim.add_argument("--out", help="write JSON Lines to this file instead of producing to Kafka")
+    sim.add_argument("--truth", help="write the injected anomalies (ground truth) to this file")
+    sim.set_defaults(handler=_simulate)
+
+    query = sub.add_parser("query", help="run a read-only SQL query on ClickHouse")
+    query.add_argument("sql")
+    query.add_argument("--format", choices=["table", "json"], default="table")
+    query.set_defaults(handler=_query)
+
+    demo = sub.add_parser("demo", help="broker + worker + simulated park, left running")
+    demo.add_argument("--enterprises", type=int, default=300)
+    demo.add_argument("--months", type=int, default=12)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(handler=_demo)
+    sub.add_parser("up", help="same as demo", parents=[], add_help=True).set_defaults(
+        handler=_demo, enterprises=300, months=12, seed=7
+    )
+
+    stop = sub.add_parser("stop", help="stop the worker and the local broker started by demo")
+    stop.set_defaults(handler=_stop)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+    try:
+        return handler(Settings(), args)
+    except (CliError, StreamsError, RuntimeError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]entbrain {args.command}: {exc}[/red]")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

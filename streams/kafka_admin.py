@@ -1,0 +1,51 @@
+"""Topics and producers through confluent-kafka.
+
+Producers use the Java-compatible murmur2 partitioner, the same as the worker's aiokafka
+client, so the three input topics stay co-partitioned by USCC with the state table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from config import KafkaSettings
+
+
+def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[str]:
+    """Create the project's topics that do not exist yet; return those created."""
+    topics = kafka.topics
+    wanted = list(names) if names is not None else [
+        *topics.inputs(), topics.scores, topics.alerts, topics.deadletter,
+    ]  # fmt: skip
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [n for n in wanted if n not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(n, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor) for n in missing]
+    )
+    for future in futures.values():
+        try:
+            future.result(timeout)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+    return missing
+
+
+def make_producer(kafka: KafkaSettings, **overrides: object) -> Producer:
+    conf: dict[str, object] = {
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "enable.idempotence": True,
+        "acks": "all",
+        "partitioner": "murmur2_random",
+        "linger.ms": 20,
+        "compression.type": "lz4",
+        "queue.buffering.max.messages": 500_000,
+    }
+    conf.update(overrides)
+    return Producer(conf)

@@ -1,0 +1,46 @@
+"""Worker counters, exposed at ``/metrics`` (Prometheus) and ``/health`` (JSON).
+
+Invariant: consumed = applied + duplicates + dead_lettered.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+OUTCOMES = ("applied", "duplicate", "dead_letter")
+
+
+class WorkerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.consumed = Counter(
+            "entbrain_events_consumed", "Input messages consumed", ["topic"], registry=self.registry
+        )
+        self.outcomes = Counter(
+            "entbrain_events_outcome", "Input messages by outcome", ["outcome"], registry=self.registry
+        )
+        self.alerts = Counter(
+            "entbrain_alerts_emitted", "Alert versions emitted", ["state"], registry=self.registry
+        )
+        self.rows = Counter(
+            "entbrain_clickhouse_rows_written", "Rows written to ClickHouse", registry=self.registry
+        )
+        self.sink_failures = Gauge(
+            "entbrain_clickhouse_write_failures", "Failed ClickHouse writes (retried)", registry=self.registry
+        )
+        self.batch_seconds = Gauge(
+            "entbrain_last_batch_seconds", "Seconds the last batch took", registry=self.registry
+        )
+        self._counts = {"consumed": 0, "applied": 0, "duplicate": 0, "dead_letter": 0}
+
+    def count(self, topic: str, outcome: str) -> None:
+        self.consumed.labels(topic).inc()
+        self.outcomes.labels(outcome).inc()
+        self._counts["consumed"] += 1
+        self._counts[outcome] += 1
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
