@@ -37,6 +37,9 @@ class KafkaSettings(_Section):
     partitions: int = Field(default=4, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     topics: TopicNames = TopicNames()
+    # How long the group waits for a crashed worker before handing its partitions on.
+    session_timeout_seconds: float = Field(default=10.0, ge=6.0)
+    heartbeat_interval_seconds: float = Field(default=2.0, gt=0)
 
 
 class ClickHouseSettings(_Section):
@@ -64,6 +67,9 @@ class WorkerSettings(_Section):
     data_dir: Path = REPO_ROOT / ".data" / "worker"
     table_store: str = "memory://"
     recent_event_ids: int = Field(default=64, ge=1)
+    # Fault injection for tests: exit hard right after the Nth ClickHouse flush, before the
+    # state write and the offset commit (0 = off).
+    crash_after_flushes: int = Field(default=0, ge=0)
 
 
 class WebSettings(_Section):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ class Runtime:
     sink: ClickHouseSink
     metrics: WorkerMetrics
     executor: ThreadPoolExecutor
+    flushes: int = 0
 
     async def in_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -59,6 +61,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         producer_linger=0.005,
         stream_buffer_maxsize=max(4096, settings.sink.batch_max_events * 2),
         broker_commit_interval=1.0,
+        broker_session_timeout=kafka.session_timeout_seconds,
+        broker_heartbeat_interval=kafka.heartbeat_interval_seconds,
+        broker_rebalance_timeout=max(30.0, kafka.session_timeout_seconds * 3),
     )
     runtime = Runtime(
         settings=settings,
@@ -131,6 +136,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         written = await runtime.in_db_thread(runtime.sink.flush)
         runtime.metrics.rows.inc(written)
         runtime.metrics.sink_failures.set(runtime.sink.write_failures)
+        runtime.flushes += 1
+        if runtime.flushes == settings.worker.crash_after_flushes:
+            os._exit(70)
         for uscc, state in touched.items():
             states[uscc.encode()] = state.model_dump_json().encode()
         if sends:

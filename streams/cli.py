@@ -137,6 +137,29 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from streams.replay import plan, reset_group
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise CliError(f"--since {args.since!r} is not an ISO date or time") from None
+        if since.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            since = since.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    replay = plan(settings, since)
+    reset_group(settings, replay)
+    where = f"since {since.isoformat()}" if since else "from the beginning"
+    out.print(f"worker group {settings.worker.app_id!r} reset {where}: {replay.messages} messages will be read again "
+              "when the worker starts")
+    return 0
+
+
 def _stop(settings: Settings, args: argparse.Namespace) -> int:
     worker = processes.stop_worker(settings)
     kafka = broker.stop(settings)
@@ -179,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="same as demo", parents=[], add_help=True).set_defaults(
         handler=_demo, enterprises=300, months=12, seed=7
     )
+
+    replay = sub.add_parser("replay", help="re-read input history (the worker must be stopped)")
+    replay.add_argument("--since", help="ISO date/time (Asia/Shanghai if no zone); default: the beginning")
+    replay.set_defaults(handler=_replay)
 
     stop = sub.add_parser("stop", help="stop the worker and the local broker started by demo")
     stop.set_defaults(handler=_stop)

@@ -1,0 +1,69 @@
+"""Nearest-neighbour distance of the latest window of values to a bank of past windows.
+
+The KNN-CAD idea (Burnaev & Ishimtsev, 2016), written from its description: embed the last
+``dim`` values as a vector, keep a ring of the embeddings seen before (skipping the most
+recent ones, which overlap the current window), and measure how far the current vector is
+from its nearest stored neighbour. A repeated pattern (daily cycle, plateau, regular
+spikes) finds a close neighbour; a new shape does not.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["NeighbourBank"]
+
+
+class NeighbourBank:
+    """Fixed-size ring of past embeddings answering nearest-neighbour distances.
+
+    Parameters
+    ----------
+    dim
+        Values per embedding (the window length).
+    size
+        Embeddings kept; memory is ``size * dim`` floats.
+    gap
+        The most recent embeddings not yet searchable (they overlap the query).
+
+    Examples
+    --------
+    >>> bank = NeighbourBank(dim=2, size=10, gap=0)
+    >>> bank.add(np.array([0.0, 0.0]))
+    >>> bank.add(np.array([3.0, 4.0]))
+    >>> round(bank.distance(np.array([3.0, 3.0])), 4)
+    0.7071
+    """
+
+    def __init__(self, dim: int = 8, size: int = 1500, gap: int = 8) -> None:
+        self.dim = dim
+        self.size = size
+        self.gap = gap
+        self._bank: npt.NDArray[np.float64] = np.zeros((size, dim))
+        self._filled = 0
+        self._head = 0
+        self._pending: deque[npt.NDArray[np.float64]] = deque()
+
+    @property
+    def filled(self) -> int:
+        """Embeddings searchable now."""
+        return self._filled
+
+    def distance(self, vector: npt.NDArray[np.float64]) -> float:
+        """Euclidean distance (per dimension, RMS) from ``vector`` to its nearest neighbour."""
+        if self._filled == 0:
+            return 0.0
+        diff = self._bank[: self._filled] - vector
+        best = float(np.einsum("ij,ij->i", diff, diff).min())
+        return (best / self.dim) ** 0.5
+
+    def add(self, vector: npt.NDArray[np.float64]) -> None:
+        """Queue ``vector``; it becomes searchable after ``gap`` further additions."""
+        self._pending.append(vector)
+        if len(self._pending) > self.gap:
+            self._bank[self._head] = self._pending.popleft()
+            self._head = (self._head + 1) % self.size
+            self._filled = min(self._filled + 1, self.size)
