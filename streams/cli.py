@@ -71,6 +71,63 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from schemas import EventRejected
+    from streams.ingest import check_row, detect_format, read_rows, validate_kind
+    from streams.kafka_admin import ensure_topics, make_producer
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    kind = validate_kind(args.kind)
+    fmt = detect_format(path, args.format)
+    rejects_path = Path(args.rejects) if args.rejects else path.with_name(path.name + ".rejects.jsonl")
+    ensure_topics(settings.kafka)
+    producer = make_producer(settings.kafka)
+    failures: list[str] = []
+    read = produced = rejected = 0
+    with path.open("rb") as fh, rejects_path.open("wb") as rejects, Progress(
+        TextColumn("[bold]ingesting"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("ingest", total=path.stat().st_size)
+        for row in read_rows(fh, fmt):
+            read += 1
+            checked = check_row(row, kind)
+            if isinstance(checked, EventRejected):
+                rejected += 1
+                reasons = [r.as_dict() for r in checked.reasons]
+                rejects.write(orjson.dumps({"line": row.line, "reasons": reasons, "row": row.payload}, default=str) + b"\n")
+                continue
+            value, event_kind, uscc = checked
+            producer.produce(
+                settings.kafka.topics.for_kind(event_kind), key=uscc.encode(), value=value,
+                on_delivery=lambda err, _m: failures.append(str(err)) if err else None,
+            )  # fmt: skip
+            produced += 1
+            if read % 1000 == 0:
+                producer.poll(0)
+                progress.update(task, completed=fh.tell())
+        producer.flush()
+        progress.update(task, completed=path.stat().st_size)
+    if failures:
+        raise CliError(f"{len(failures)} events were not delivered to Kafka; first error: {failures[0]}")
+    if not rejected:
+        rejects_path.unlink(missing_ok=True)
+    out.print(f"read {read} · produced {produced} · rejected {rejected}"
+              + (f" (reasons in {rejects_path})" if rejected else ""))  # fmt: skip
+    return 1 if rejected and not args.allow_rejects else 0
+
+
+def _schemas(settings: Settings, args: argparse.Namespace) -> int:
+    from schemas.jsonschema import export
+
+    for path in export(Path(args.dir)):
+        out.print(f"wrote {path}")
+    return 0
+
+
 def _query_worker(settings: Settings, sql: str) -> dict[str, Any] | None:
     request = urllib.request.Request(  # noqa: S310
         f"{settings.web.base_url}/api/query",
@@ -188,6 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="write JSON Lines to this file instead of producing to Kafka")
     sim.add_argument("--truth", help="write the injected anomalies (ground truth) to this file")
     sim.set_defaults(handler=_simulate)
+
+    ingest = sub.add_parser("ingest", help="validate a CSV / JSON Lines file of events and produce it")
+    ingest.add_argument("file")
+    ingest.add_argument("--kind", help="registration, tax or social_security (default: each row's own kind)")
+    ingest.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file's extension")
+    ingest.add_argument("--rejects", help="where rejected rows go (default: FILE.rejects.jsonl)")
+    ingest.add_argument("--allow-rejects", action="store_true", help="exit 0 even if rows were rejected")
+    ingest.set_defaults(handler=_ingest)
+
+    schemas_cmd = sub.add_parser("schemas", help="JSON Schema of every event kind and output")
+    schemas_sub = schemas_cmd.add_subparsers(dest="action", required=True)
+    export_cmd = schemas_sub.add_parser("export", help="write <name>.schema.json files into DIR")
+    export_cmd.add_argument("dir")
+    export_cmd.set_defaults(handler=_schemas)
 
     query = sub.add_parser("query", help="run a read-only SQL query on ClickHouse")
     query.add_argument("sql")
