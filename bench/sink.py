@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +91,15 @@ def throughput(rows_n: int, batch: int, repeats: int) -> dict[str, float]:
     return {"sink_rows_per_s": sink_rate, "raw_rows_per_s": raw_rate, "ratio": sink_rate / raw_rate}
 
 
+def _row_visible(worker: Any, sql: str) -> bool:
+    return bool(worker.query(sql) == [[1]])
+
+
 def latency(samples: int) -> dict[str, float]:
     """Median and p90 seconds from produce to row visible, through a real worker."""
-    import sys
-
-    sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests"),
-                    str(Path(__file__).resolve().parent.parent / "tests" / "integration")]  # fmt: skip
-    from factories import encode, make_uscc, vat
-    from worker_fixtures import WorkerProcess, isolated_env, produce
-
     from config import Settings
+    from schemas import uscc_check_digit
+    from streams.harness import WorkerProcess, isolated_env, produce
 
     tmp = Path(tempfile.mkdtemp(prefix="entbrain-bench-latency-"))
     env = isolated_env(tmp, Settings().kafka.bootstrap_servers)
@@ -107,11 +107,17 @@ def latency(samples: int) -> dict[str, float]:
     waits = []
     try:
         for i in track(range(samples), description="event → row latency"):
-            u = make_uscc(900 + i % 50)
+            body = f"91330110MA2C{i % 50:05d}"
+            u = body + uscc_check_digit(body)
+            payload = {
+                "event_id": f"lat-{i}", "uscc": u, "kind": "tax", "record": "filing",
+                "occurred_at": "2025-06-15T09:00:00+08:00", "source": "tax", "period": "2025-06",
+                "tax_type": "vat", "sales_revenue": "1000.00", "tax_payable": "60.00", "tax_paid": "60.00",
+            }  # fmt: skip
             started = time.perf_counter()
-            produce(worker.settings, [("tax", u, encode(vat(u, f"lat-{i}", "2025-06")))])
-            worker.wait_for(lambda i=i: worker.query(f"SELECT count() FROM events WHERE event_id = 'lat-{i}'") == [[1]],
-                            timeout=30, what="row")  # fmt: skip
+            produce(worker.settings, [("tax", u, orjson.dumps(payload))])
+            sql = f"SELECT count() FROM events WHERE event_id = 'lat-{i}'"
+            worker.wait_for(partial(_row_visible, worker, sql), timeout=30, what="row")
             waits.append(time.perf_counter() - started)
     finally:
         worker.stop()

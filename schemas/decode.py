@@ -24,6 +24,9 @@ from schemas.events import (
 )
 
 FUTURE_TOLERANCE = timedelta(days=1)
+# Nothing we store predates 1900 (ClickHouse DateTime64's lower bound); year-1 times with a
+# positive offset would also overflow when converted to Asia/Shanghai in business_month().
+EARLIEST = datetime(1900, 1, 1, tzinfo=SHANGHAI)
 MAX_EVENT_BYTES = 1_000_000
 
 
@@ -47,6 +50,16 @@ def _model_for(payload: dict[str, Any]) -> type[Event] | EventRejected:
     return _reject(
         "kind", f"unknown kind {kind!r} (expected registration, tax or social_security)", "enum"
     )
+
+
+def _too_early(event: Event) -> EventRejected | None:
+    if event.occurred_at < EARLIEST:
+        return _reject("occurred_at", f"{event.occurred_at.isoformat()} is before 1900", "too_early")
+    if isinstance(event, TaxFiling | SocialSecurityFiling) and event.period < "1900-01":
+        return _reject("period", f"period {event.period} is before 1900", "too_early")
+    if isinstance(event, InvoiceSummary) and event.date < EARLIEST.date():
+        return _reject("date", f"date {event.date.isoformat()} is before 1900", "too_early")
+    return None
 
 
 def _too_late(event: Event, now: datetime) -> EventRejected | None:
@@ -83,8 +96,8 @@ def validate_payload(payload: Any, now: datetime | None = None) -> Event | Event
         )
     except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
         return _reject("", f"unreadable value: {exc}", "value_error")
-    future = _too_late(event, now or datetime.now(UTC))
-    return future if future is not None else event
+    out_of_range = _too_early(event) or _too_late(event, now or datetime.now(UTC))
+    return out_of_range if out_of_range is not None else event
 
 
 def decode_event(raw: bytes | None, now: datetime | None = None) -> Event | EventRejected:

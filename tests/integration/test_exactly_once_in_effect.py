@@ -123,6 +123,9 @@ def test_a_crash_between_insert_and_commit_leaves_no_gap_and_no_duplicate(tmp_pa
     survivor = WorkerProcess(env | {"ENTBRAIN_WORKER__CRASH_AFTER_FLUSHES": "0"}, tmp_path / "after.log")
     try:
         survivor.start()
+        # every enterprise's last snapshot carries the number of events applied to it
+        survivor.wait_for(lambda: survivor.query("SELECT sum(state_version) FROM enterprise_snapshot FINAL") == [[valid]],
+                          what="every event applied")  # fmt: skip
         survivor.wait_for(lambda: survivor.query("SELECT count() FROM events FINAL") == [[valid]], what="events stored")
         survivor.wait_for(lambda: survivor.query("SELECT count() FROM dead_letters FINAL") == [[1]], what="dead letter")
         after = results(survivor, FACT_QUERIES)

@@ -1,0 +1,179 @@
+"""A worker in its own process with isolated topics, group and database.
+
+For integration tests and benchmarks: each run gets its own topic names, app id (consumer
+group, changelog), chDB directory and web port, so runs never see each other's data on a
+shared broker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, TopicPartition
+
+from config import REPO_ROOT, Settings
+from streams.kafka_admin import ensure_topics, make_producer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def isolated_env(tmp: Path, bootstrap: str, partitions: int = 2) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    return {
+        "ENTBRAIN_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "ENTBRAIN_KAFKA__PARTITIONS": str(partitions),
+        "ENTBRAIN_KAFKA__TOPICS__REGISTRATION": f"t{tag}.registration",
+        "ENTBRAIN_KAFKA__TOPICS__TAX": f"t{tag}.tax",
+        "ENTBRAIN_KAFKA__TOPICS__SOCIAL_SECURITY": f"t{tag}.social_security",
+        "ENTBRAIN_KAFKA__TOPICS__SCORES": f"t{tag}.scores",
+        "ENTBRAIN_KAFKA__TOPICS__ALERTS": f"t{tag}.alerts",
+        "ENTBRAIN_KAFKA__TOPICS__DEADLETTER": f"t{tag}.deadletter",
+        "ENTBRAIN_WORKER__APP_ID": f"test-{tag}",
+        "ENTBRAIN_WORKER__DATA_DIR": str(tmp / "worker"),
+        "ENTBRAIN_CLICKHOUSE__URL": f"chdb://{tmp / 'clickhouse'}",
+        "ENTBRAIN_WEB__PORT": str(free_port()),
+        "ENTBRAIN_SINK__BATCH_MAX_SECONDS": "0.3",
+    }
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return Settings()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class WorkerProcess:
+    """``python -m streams worker`` with an isolated environment."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = {**os.environ, **env}
+        self.settings = settings_from(env)
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120.0) -> WorkerProcess:
+        fh = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            env=self.env, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log.read_text()[-3000:]}")
+            try:
+                self.health()
+                return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"worker did not start: {self.log.read_text()[-3000:]}")
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.settings.web.base_url}/health", timeout=2) as resp:  # noqa: S310
+            return dict(orjson.loads(resp.read()))
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.health()["counts"])
+
+    def query(self, sql: str) -> list[list[Any]]:
+        req = urllib.request.Request(  # noqa: S310
+            f"{self.settings.web.base_url}/api/query", data=orjson.dumps({"sql": sql}), method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
+            return [list(r) for r in orjson.loads(resp.read())["rows"]]
+
+    def get_json(self, path: str) -> Any:
+        with urllib.request.urlopen(f"{self.settings.web.base_url}{path}", timeout=10) as resp:  # noqa: S310
+            return orjson.loads(resp.read())
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 90.0, what: str = "condition") -> None:
+        """Poll ``predicate`` until it is true; fail naming ``what`` and the counters."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if predicate():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"timed out waiting for {what}; counts={self._safe_counts()}")
+
+    def _safe_counts(self) -> Any:
+        try:
+            return self.counts()
+        except OSError as exc:
+            return str(exc)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def produce(settings: Settings, messages: Iterable[tuple[str, str, bytes]]) -> int:
+    """Produce ``(kind, uscc, value)`` to the isolated input topics; return how many."""
+    ensure_topics(settings.kafka)
+    producer = make_producer(settings.kafka)
+    n = 0
+    for kind, key, value in messages:
+        producer.produce(settings.kafka.topics.for_kind(kind), key=key.encode(), value=value)
+        n += 1
+    if producer.flush(30) != 0:
+        raise RuntimeError("messages still undelivered after 30 s")
+    return n
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 30.0, expect: int | None = None) -> list[Any]:
+    """Every message of ``topic`` from the beginning (each partition to its end)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        parts = [TopicPartition(topic, p, 0) for p in meta.partitions]
+        consumer.assign(parts)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout
+        ends = {p.partition: consumer.get_watermark_offsets(p, timeout=10)[1] for p in parts}
+        seen = dict.fromkeys(ends, 0)
+        while time.monotonic() < deadline and any(seen[p] < ends[p] for p in ends):
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            out.append(msg)
+            seen[int(msg.partition() or 0)] = int(msg.offset() or 0) + 1
+        if expect is not None:
+            if len(out) < expect:
+                raise TimeoutError(f"{topic}: {len(out)} messages, expected {expect}")
+        return out
+    finally:
+        consumer.close()

@@ -1,0 +1,292 @@
+"""The one-screen dashboard in headless Chromium, and the resumable alert stream over HTTP.
+
+Real broker, real worker process, real chDB, real browser (Debian's ``chromium`` driven by
+Playwright; ``apt-get install -y chromium``). Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import http.client
+import queue
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+from factories import encode, invoice, make_uscc, registration, social_security, vat
+from worker_fixtures import WorkerProcess, isolated_env, produce, read_topic
+
+pytestmark = pytest.mark.kafka
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ENTERPRISES = 12
+
+
+@pytest.fixture
+def worker(tmp_path: Path, kafka_bootstrap: str) -> Iterator[WorkerProcess]:
+    proc = WorkerProcess(isolated_env(tmp_path, kafka_bootstrap), tmp_path / "worker.log")
+    yield proc
+    proc.stop()
+
+
+def park(n: int) -> list[tuple[str, str, bytes]]:
+    """n enterprises, each with an establishment, four months of VAT and SS filings, invoices."""
+    out = []
+    for i in range(n):
+        u = make_uscc(i)
+        out.append(("registration", u, encode(registration(u, f"r{i}"))))
+        for m in (2, 3, 4, 5):
+            revenue = f"{(20 + 7 * i) * 1000 * m}.00"
+            out.append(("tax", u, encode(vat(u, f"t{i}-{m}", f"2026-0{m}", revenue=revenue))))
+            out.append(
+                ("social_security", u, encode(social_security(u, f"s{i}-{m}", f"2026-0{m}", 8 + i + m)))
+            )
+        out.append(("tax", u, encode(invoice(u, f"i{i}", "2026-05-06"))))
+    return out
+
+
+def moved_out(i: int, tag: str) -> tuple[str, str, bytes]:
+    u = make_uscc(i)
+    return (
+        "registration",
+        u,
+        encode(registration(u, f"exit-{tag}-{i}", change="status", status="moved_out")),
+    )
+
+
+def company_name(i: int) -> str:
+    return f"杭州测试{make_uscc(i)[-4:]}科技有限公司"  # what factories.registration names it
+
+
+def start_with(worker: WorkerProcess, messages: list[tuple[str, str, bytes]]) -> None:
+    total = produce(worker.settings, messages)
+    worker.start()
+    worker.wait_for(lambda: worker.counts()["consumed"] >= total, what="all messages consumed")
+
+
+def chromium_executable() -> str:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the dashboard test drives Debian's Chromium. "
+            "Install it with: apt-get update && apt-get install -y chromium"
+        )
+    return str(CHROMIUM)
+
+
+def test_dashboard_in_a_browser(worker: WorkerProcess, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = chromium_executable()
+    exited = 3
+    start_with(worker, park(ENTERPRISES) + [moved_out(exited, "a")])
+    base = worker.settings.web.base_url
+    problems: list[str] = []
+    started = time.monotonic()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.on(
+                "console",
+                lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+            page.goto(f"{base}/")
+
+            expect(page.locator("#kpi-enterprises .value")).to_have_text(str(ENTERPRISES), timeout=30_000)
+            expect(page.locator("#kpi-exited .value")).to_have_text("1")
+            expect(page.locator("#kpi-active-alerts .value")).to_have_text("1")
+            # the tier pyramid: a Plotly funnel with one bar per tier and "N 家" labels
+            expect(page.locator("#chart-tiers .main-svg").first).to_be_visible()
+            expect(page.locator("#chart-tiers g.trace").first).to_be_attached()
+            assert "家" in page.locator("#chart-tiers").inner_text()
+            expect(page.locator("#top-table tbody tr")).to_have_count(ENTERPRISES - 1)  # moved-out one left
+
+            alert = page.locator(f'#alert-list li[data-uscc="{make_uscc(exited)}"]')
+            expect(alert).to_have_count(1, timeout=15_000)
+            expect(alert).to_contain_text(company_name(exited))
+            expect(page.locator("#live")).to_have_class("live on", timeout=15_000)
+            page.screenshot(path=str(tmp_path / "dashboard.png"))
+
+            alert.click()
+            drawer = page.locator("#drilldown")
+            expect(drawer).to_be_visible()
+            expect(page.locator("#dd-uscc")).to_have_text(make_uscc(exited))
+            expect(page.locator("#dd-name")).to_have_text(company_name(exited), timeout=15_000)
+            expect(drawer).to_contain_text("迁出 Moved out")
+            expect(page.locator("#dd-history .main-svg").first).to_be_visible()
+            expect(page.locator("#dd-alerts li")).to_have_count(1)
+            page.screenshot(path=str(tmp_path / "drilldown.png"))
+            page.keyboard.press("Escape")
+            expect(drawer).to_be_hidden()
+
+            # a live exit shows up without reloading the page
+            produce(worker.settings, [moved_out(5, "b")])
+            expect(page.locator(f'#alert-list li[data-uscc="{make_uscc(5)}"]')).to_have_count(
+                1, timeout=30_000
+            )
+            expect(page.locator("#kpi-exited .value")).to_have_text("2", timeout=15_000)
+
+            # top-enterprise rows open the drill-down too
+            page.locator("#top-table tbody tr").first.click()
+            expect(drawer).to_be_visible()
+            expect(page.locator("#dd-name")).not_to_have_text("加载中 Loading…", timeout=15_000)
+        finally:
+            browser.close()
+    print(f"browser part: {time.monotonic() - started:.1f}s; screenshots in {tmp_path}")
+    assert problems == []
+
+
+def test_dashboard_shows_an_empty_park_without_errors(worker: WorkerProcess, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = chromium_executable()
+    worker.start()
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on(
+                "console",
+                lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+            page.goto(f"{worker.settings.web.base_url}/")
+            expect(page.locator("#updated")).not_to_have_text("—", timeout=30_000)
+            expect(page.locator("#kpi-enterprises .value")).to_have_text("0")
+            expect(page.locator("#chart-tiers")).to_contain_text("暂无数据 No data")
+            expect(page.locator("#alert-empty")).to_be_visible()
+            page.screenshot(path=str(tmp_path / "empty.png"), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
+
+
+class EventStream:
+    """A minimal server-sent-events client on http.client (no browser, no SSE library).
+
+    A thread reads the (de-chunked) stream and parses events into a queue, so a test can
+    wait for events with a timeout.
+    """
+
+    def __init__(self, base_url: str, last_event_id: str | None = None) -> None:
+        parts = urlsplit(base_url)
+        self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        self.conn.request("GET", "/api/alerts/stream", headers=headers)
+        self.resp = self.conn.getresponse()
+        assert self.resp.status == 200
+        assert (self.resp.getheader("Content-Type") or "").startswith("text/event-stream")
+        assert self.conn.sock is not None
+        self.conn.sock.settimeout(None)  # the reader thread blocks; close() unblocks it
+        self.queue: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
+        self.ended: BaseException | None = None
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        event_id: str | None = None
+        data: list[str] = []
+        try:
+            while raw := self.resp.readline():
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith("id:"):
+                    event_id = line[3:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                elif line == "" and data:
+                    assert event_id is not None, "every alert event carries an id"
+                    self.queue.put((int(event_id), orjson.loads("\n".join(data))))
+                    event_id, data = None, []
+        except (OSError, ValueError, AttributeError, http.client.HTTPException) as exc:
+            self.ended = exc  # closed by close(), or by the server
+
+    def events(self, want: int, timeout: float) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``want`` events (id, decoded data) arriving within ``timeout`` seconds."""
+        out: list[tuple[int, dict[str, Any]]] = []
+        deadline = time.monotonic() + timeout
+        while len(out) < want and (left := deadline - time.monotonic()) > 0:
+            try:
+                out.append(self.queue.get(timeout=left))
+            except queue.Empty:
+                break
+        return out
+
+    def close(self) -> None:
+        if self.conn.sock is not None:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        self.conn.close()
+        self.reader.join(5)
+
+
+def read_exits(
+    stream: EventStream, usccs: list[str], timeout: float = 60
+) -> list[tuple[int, dict[str, Any]]]:
+    """Events until an ``enterprise_exit`` alert of each of ``usccs`` arrived; those alerts only."""
+    exits: list[tuple[int, dict[str, Any]]] = []
+    deadline = time.monotonic() + timeout
+    while len(exits) < len(usccs) and time.monotonic() < deadline:
+        for seq, alert in stream.events(1, timeout=deadline - time.monotonic()):
+            if alert["alert_type"] == "enterprise_exit" and alert["uscc"] in usccs:
+                exits.append((seq, alert))
+    assert sorted(a["uscc"] for _, a in exits) == sorted(usccs)
+    return exits
+
+
+def test_alert_stream_is_live_and_resumable(worker: WorkerProcess) -> None:
+    start_with(worker, park(6))
+    base = worker.settings.web.base_url
+
+    first = EventStream(base)  # no Last-Event-ID: only alerts from now on
+    produce(worker.settings, [moved_out(1, "a")])
+    ((seen, alert1),) = read_exits(first, [make_uscc(1)])
+
+    produce(worker.settings, [moved_out(2, "a"), moved_out(3, "a")])
+    later = read_exits(first, [make_uscc(2), make_uscc(3)])
+    assert all(seq > seen for seq, _ in later)
+    first.close()
+
+    # reconnecting with the id of the first alert: what came after it, from the ring buffer
+    resumed = EventStream(base, last_event_id=str(seen))
+    replay = resumed.events(10, timeout=3)
+    resumed.close()
+    assert replay and all(seq > seen for seq, _ in replay)
+    assert [(seq, a) for seq, a in replay if a["alert_type"] == "enterprise_exit"] == later
+
+    # reconnecting with the latest id: nothing old, then only what comes next
+    latest = max(seq for seq, _ in replay)
+    tail = EventStream(base, last_event_id=str(latest))
+    assert tail.events(1, timeout=2) == []
+    produce(worker.settings, [moved_out(4, "a")])
+    ((nxt, alert4),) = read_exits(tail, [make_uscc(4)])
+    assert nxt > latest
+
+    # the data of each event is the alert exactly as sent to the alerts topic (the producer
+    # may still be lingering on the last one when the stream has it)
+    settings = worker.settings.kafka
+    topic: list[Any] = []
+    deadline = time.monotonic() + 30
+    while len(topic) < 4 and time.monotonic() < deadline:
+        topic = [
+            orjson.loads(m.value()) for m in read_topic(settings.bootstrap_servers, settings.topics.alerts)
+        ]
+    for alert in [alert1, *(a for _, a in later), alert4]:
+        assert alert in topic
+
+    # an open stream does not hold up the worker's shutdown
+    stopping = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - stopping < 30
+    tail.close()
