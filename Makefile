@@ -13,7 +13,7 @@ setup: $(STAMP) .kafka/lib/.fetched
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	touch $@
 
 .kafka/lib/.fetched: scripts/kafka/pom.xml $(STAMP)

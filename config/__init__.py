@@ -5,6 +5,15 @@ One frozen :class:`Settings` object, read from ``ENTBRAIN_*`` environment variab
 once at an entry point and passed down; nothing else reads the environment.
 """
 
+from config.scoring import (
+    DEFAULT_SCORING_PATH,
+    DIMENSIONS,
+    Condition,
+    Criterion,
+    ScoringConfig,
+    SizeBand,
+    load_scoring_config,
+)
 from config.settings import (
     REPO_ROOT,
     ClickHouseSettings,
@@ -17,12 +26,19 @@ from config.settings import (
 )
 
 __all__ = [
+    "DEFAULT_SCORING_PATH",
+    "DIMENSIONS",
     "REPO_ROOT",
     "ClickHouseSettings",
+    "Condition",
+    "Criterion",
     "KafkaSettings",
+    "ScoringConfig",
     "Settings",
     "SinkSettings",
+    "SizeBand",
     "TopicNames",
     "WebSettings",
     "WorkerSettings",
+    "load_scoring_config",
 ]

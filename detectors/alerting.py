@@ -29,7 +29,8 @@ class AlertContext:
 
 def fingerprint(finding: Finding) -> str:
     """What makes an update worth sending: severity and evidence."""
-    body = repr((finding.severity.value, sorted((k, repr(v)) for k, v in finding.evidence.items())))
+    keys = finding.decisive if finding.decisive is not None else tuple(finding.evidence)
+    body = repr((finding.severity.value, sorted((k, repr(finding.evidence.get(k))) for k in keys)))
     return hashlib.sha1(body.encode()).hexdigest()[:12]  # noqa: S324
 
 
@@ -42,7 +43,7 @@ def transition(state: EnterpriseState, findings: list[Finding], ctx: AlertContex
     out: list[Alert] = []
     for finding in findings:
         current = state.open_alerts.get(finding.alert_type)
-        mark = fingerprint(finding)
+        mark = fingerprint(finding) if finding.active else ""
         if finding.active and current is None:
             episode = state.alert_episodes.get(finding.alert_type, 0) + 1
             state.alert_episodes[finding.alert_type] = episode

@@ -23,3 +23,5 @@ class Finding:
     explanation_zh: str = ""
     explanation_en: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Evidence keys whose change is worth an "updated" alert (None: all of them).
+    decisive: tuple[str, ...] | None = None

@@ -1,55 +1,431 @@
-"""Explainable rules over an enterprise's state, each a pure function of (before, after).
+"""Explainable early-warning rules: pure functions of an enterprise's state before and after
+one event, each explained in one sentence.
 
-A rule returns a :class:`Finding` when it has something to say (its condition now holds,
-or it held before and no longer does), else ``None``.
+Every rule returns a :class:`Finding`: ``active`` when its condition holds now, inactive
+otherwise (the alert lifecycle resolves an open alert on an inactive finding and ignores
+the rest). Thresholds come from ``config/rules.yaml`` (:class:`config.rules.RuleConfig`).
+VAT for a month is filed in the following month, so revenue rules look at the latest month
+that has a VAT filing.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import statistics
 from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
+from config.rules import RuleConfig
+from detectors.features import last_filed
 from detectors.findings import Finding
 from schemas import EnterpriseState, Severity
 
-Rule = Callable[[EnterpriseState | None, EnterpriseState], Finding | None]
+Rule = Callable[[EnterpriseState | None, EnterpriseState, RuleConfig], Finding]
 
-EXIT_STATUSES = {"deregistered", "moved_out", "revoked"}
-_STATUS_ZH = {"deregistered": "注销", "moved_out": "迁出园区", "revoked": "吊销", "active": "存续"}
-
-
-def _exited(state: EnterpriseState | None) -> bool:
-    if state is None:
-        return False
-    return state.status in EXIT_STATUSES or state.in_park is False
+_STATUS_ZH = {"deregistered": "注销", "moved_out": "迁出", "revoked": "吊销", "abnormal_operation": "经营异常"}
 
 
-def enterprise_exit(before: EnterpriseState | None, after: EnterpriseState) -> Finding | None:
-    """An enterprise is deregistered, revoked or has moved out of the park."""
-    was, now = _exited(before), _exited(after)
-    if not now and not was:
-        return None
-    name = after.name or after.uscc
-    reason_en = "moved out of the park" if after.in_park is False else after.status
-    reason_zh = "迁出园区" if after.in_park is False else _STATUS_ZH.get(after.status, after.status)
+def _name(state: EnterpriseState) -> str:
+    return state.name or state.uscc
+
+
+def _finding(
+    alert_type: str, active: bool, severity: Severity, zh: tuple[str, str], en: tuple[str, str],
+    evidence: dict[str, Any] | None = None, decisive: tuple[str, ...] | None = None,
+) -> Finding:  # fmt: skip
     return Finding(
-        alert_type="enterprise_exit",
-        active=now,
-        rule="enterprise_exit",
-        severity=Severity.CRITICAL,
-        title_zh=f"企业退出：{name}",
-        title_en=f"Enterprise exit: {name}",
-        explanation_zh=f"{name} 的登记状态为「{reason_zh}」。",
-        explanation_en=f"{name} is {reason_en} according to the business register.",
-        evidence={
-            "status": after.status,
-            "in_park": after.in_park,
-            "district_code": after.district_code,
-        },
+        alert_type=alert_type, active=active, rule=alert_type, severity=severity,
+        title_zh=zh[0], explanation_zh=zh[1], title_en=en[0], explanation_en=en[1],
+        evidence=evidence or {}, decisive=decisive,
+    )  # fmt: skip
+
+
+LABELS: dict[str, tuple[str, str]] = {
+    "relocation": ("迁出园区", "relocation out of the park"),
+    "enterprise_exit": ("企业退出", "enterprise exit"),
+    "abnormal_operation": ("经营异常", "abnormal-operation listing"),
+    "legal_rep_churn": ("法定代表人频繁变更", "legal-representative churn"),
+    "layoff": ("参保人数骤降", "layoffs"),
+    "tax_collapse": ("税收骤降", "tax collapse"),
+    "zombie": ("疑似僵尸企业", "zombie enterprise"),
+    "social_security_arrears": ("社保欠缴", "social-security arrears"),
+    "payroll_tax_mismatch": ("用工与纳税背离", "payroll-tax mismatch"),
+    "missing_filings": ("纳税申报中断", "missing tax filings"),
+    "tax_credit_downgrade": ("纳税信用降级", "tax credit downgrade"),
+    "invoice_spike": ("开票激增", "e-invoice spike"),
+    "invoice_drop": ("开票骤减", "e-invoice drop"),
+}
+
+
+_INACTIVE: dict[str, Finding] = {}
+
+
+def _off(alert_type: str, after: EnterpriseState) -> Finding:
+    """The rule's condition does not hold (cheap: most rules say this about most events)."""
+    finding = _INACTIVE.get(alert_type)
+    if finding is None:
+        finding = _INACTIVE[alert_type] = Finding(alert_type=alert_type, active=False, rule=alert_type)
+    return finding
+
+
+def resolution(alert_type: str, after: EnterpriseState) -> Finding:
+    """An inactive finding with the text of a resolved alert."""
+    zh, en = LABELS.get(alert_type, (alert_type, alert_type))
+    name = _name(after)
+    return Finding(
+        alert_type=alert_type, active=False, rule=alert_type, severity=Severity.INFO,
+        title_zh=f"已解除：{zh}：{name}", title_en=f"Resolved: {en}: {name}",
+        explanation_zh=f"{name} 的「{zh}」条件已不再成立。", explanation_en=f"The {en} condition no longer holds for {name}.",
+    )  # fmt: skip
+
+
+def _filed(values: list[int | None], upto: int | None = None) -> list[tuple[int, int]]:
+    """(position, value) of every filed month up to ``upto`` (inclusive)."""
+    end = len(values) - 1 if upto is None else upto
+    return [(i, v) for i, v in enumerate(values[: end + 1]) if v is not None]
+
+
+def relocation(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """The enterprise left the park: register says moved out, not in the park, or a district outside it."""
+    def outside(state: EnterpriseState | None) -> bool:
+        return state is not None and state.district_code is not None and state.district_code not in cfg.park_districts
+
+    # An enterprise registered outside the park from the start has not relocated: in_park
+    # false counts when it was true before, or while a relocation episode is open.
+    left = after.in_park is False and (
+        (before is not None and before.in_park is True) or "relocation" in after.open_alerts
     )
+    moved_address = outside(after) and before is not None and not outside(before) and before.in_park is not False
+    signals = [
+        s for s, on in (("status_moved_out", after.status == "moved_out"), ("in_park_false", left),
+                        ("address_left_park", moved_address)) if on
+    ]  # fmt: skip
+    if not signals:
+        return _off("relocation", after)
+    heads = _filed(after.monthly.headcount)
+    drop = None
+    if len(heads) >= 2 and heads[-2][1] > 0:
+        drop = round(1 - heads[-1][1] / max(v for _, v in heads[-4:-1]), 3)
+    corroborated = len(signals) >= 2 or (drop is not None and drop >= 0.3)
+    name = _name(after)
+    return _finding(
+        "relocation", True, Severity.CRITICAL if corroborated else Severity.WARNING,
+        (f"企业迁出园区：{name}", f"{name} 的登记信息显示已迁出园区（{'、'.join(signals)}），区划代码 {after.district_code}。"),
+        (f"Relocation out of the park: {name}",
+         f"{name} has left the park according to the business register ({', '.join(signals)}); district {after.district_code}."),
+        {"signals": signals, "district_code": after.district_code, "in_park": after.in_park, "status": after.status,
+         "headcount_drop": drop, "corroborated": corroborated},
+        decisive=("signals", "district_code", "status"),
+    )  # fmt: skip
 
 
-RULES: tuple[Rule, ...] = (enterprise_exit,)
+def enterprise_exit(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """The enterprise was deregistered or its licence revoked."""
+    if after.status not in ("deregistered", "revoked"):
+        return _off("enterprise_exit", after)
+    name, zh = _name(after), _STATUS_ZH[after.status]
+    return _finding(
+        "enterprise_exit", True, Severity.CRITICAL,
+        (f"企业{zh}：{name}", f"{name} 的登记状态为「{zh}」。"),
+        (f"Enterprise {after.status}: {name}", f"{name} is {after.status} according to the business register."),
+        {"status": after.status},
+    )  # fmt: skip
 
 
-def evaluate(before: EnterpriseState | None, after: EnterpriseState) -> list[Finding]:
-    return [f for rule in RULES if (f := rule(before, after)) is not None]
+def abnormal_operation(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """The enterprise is on the abnormal-operation list (经营异常名录)."""
+    if after.status != "abnormal_operation":
+        return _off("abnormal_operation", after)
+    name = _name(after)
+    return _finding(
+        "abnormal_operation", True, Severity.WARNING,
+        (f"列入经营异常名录：{name}", f"{name} 被列入经营异常名录。"),
+        (f"Abnormal-operation listing: {name}", f"{name} was put on the abnormal-operation list."),
+        {"status": after.status},
+    )  # fmt: skip
+
+
+def legal_rep_churn(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """The legal representative changed N times within M months."""
+    rule = cfg.legal_rep_churn
+    if not after.rep_changes:
+        return _off("legal_rep_churn", after)
+    latest = max(after.rep_changes)
+    window = [d for d in after.rep_changes if d > latest - timedelta(days=30.5 * rule.months)]
+    if len(window) < rule.changes:
+        return _off("legal_rep_churn", after)
+    name = _name(after)
+    return _finding(
+        "legal_rep_churn", True, Severity.WARNING,
+        (f"法定代表人频繁变更：{name}", f"{name} 在 {rule.months} 个月内变更法定代表人 {len(window)} 次。"),
+        (f"Legal-representative churn: {name}",
+         f"{name} changed its legal representative {len(window)} times within {rule.months} months."),
+        {"changes": len(window), "dates": [d.isoformat() for d in window], "current": after.legal_representative},
+    )  # fmt: skip
+
+
+def layoff(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Insured headcount fell sharply against the previous months."""
+    rule = cfg.layoff
+    heads = _filed(after.monthly.headcount)
+    if len(heads) < 2:
+        return _off("layoff", after)
+    position, now = heads[-1]
+    reference = max(v for _, v in heads[-1 - rule.lookback_months : -1])
+    if reference <= 0 or now > reference * (1 - rule.drop) or reference - now < rule.min_people:
+        return _off("layoff", after)
+    share = 1 - now / reference
+    name, period = _name(after), after.monthly.period_of(position)
+    return _finding(
+        "layoff", True, Severity.CRITICAL if share >= 0.5 else Severity.WARNING,
+        (f"参保人数骤降：{name}", f"{name} {period} 参保人数 {now} 人，较前期最高 {reference} 人下降 {share:.0%}。"),
+        (f"Layoffs: {name}", f"{name} insured {now} employees in {period}, {share:.0%} fewer than the recent high of {reference}."),
+        {"period": period, "headcount": now, "reference_headcount": reference, "drop": round(share, 3)},
+    )  # fmt: skip
+
+
+def _expected_revenue(after: EnterpriseState, position: int, months: int) -> tuple[float, str] | None:
+    forecast = after.scores.fc_revenue if after.scores is not None else None
+    if forecast is not None and forecast[0] == after.monthly.period_of(position) and forecast[1] > 0:
+        return forecast[1], "forecast"
+    history = [v for _, v in _filed(after.monthly.revenue, position - 1)][-months:]
+    if len(history) < 3:
+        return None
+    return float(statistics.median(history)), f"median of {len(history)} months"
+
+
+def tax_collapse(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Declared sales revenue collapsed against the enterprise's own expected level."""
+    rule = cfg.tax_collapse
+    position = last_filed(after.monthly.revenue)
+    if position is None:
+        return _off("tax_collapse", after)
+    expected = _expected_revenue(after, position, rule.baseline_months)
+    revenue = after.monthly.revenue[position] or 0
+    if expected is not None and expected[1] != "forecast":
+        month = int(after.monthly.period_of(position)[5:7])
+        expected = (expected[0] * rule.seasonal_factors.get(month, 1.0), expected[1] + ", seasonally adjusted")
+    if expected is None or expected[0] < rule.min_baseline or revenue >= rule.ratio * expected[0]:
+        return _off("tax_collapse", after)
+    ratio = revenue / expected[0]
+    name, period = _name(after), after.monthly.period_of(position)
+    return _finding(
+        "tax_collapse", True, Severity.CRITICAL if ratio < 0.15 else Severity.WARNING,
+        (f"税收骤降：{name}", f"{name} {period} 申报销售额 {revenue:,} 元，仅为预期 {expected[0]:,.0f} 元的 {ratio:.0%}。"),
+        (f"Tax collapse: {name}",
+         f"{name} declared sales of {revenue:,} CNY for {period}, {ratio:.0%} of the expected {expected[0]:,.0f} CNY ({expected[1]})."),
+        {"period": period, "revenue": revenue, "expected": round(expected[0]), "basis": expected[1], "ratio": round(ratio, 3)},
+    )  # fmt: skip
+
+
+def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Zero-revenue filings, a skeleton staff and no invoices: a shell that only files."""
+    rule = cfg.zombie
+    revenue = _filed(after.monthly.revenue)[-rule.months :]
+    heads = _filed(after.monthly.headcount)
+    if len(revenue) < rule.months or not heads or len(_filed(after.monthly.revenue)) < 3:
+        return _off("zombie", after)
+    if any(v > rule.max_revenue for _, v in revenue) or heads[-1][1] > rule.max_headcount:
+        return _off("zombie", after)
+    inv = after.invoices
+    if inv.start is not None and after.business_at is not None:
+        quiet_since = after.business_at - timedelta(days=rule.quiet_invoice_days)
+        recent = [a for i, a in enumerate(inv.amount) if inv.start + timedelta(days=i) > quiet_since]
+        if any(recent):
+            return _off("zombie", after)
+    name = _name(after)
+    return _finding(
+        "zombie", True, Severity.WARNING,
+        (f"疑似僵尸企业：{name}", f"{name} 连续零申报，参保 {heads[-1][1]} 人，近 {rule.quiet_invoice_days} 天无开票。"),
+        (f"Zombie enterprise: {name}",
+         f"{name} files zero revenue with {heads[-1][1]} insured employees and no invoices in {rule.quiet_invoice_days} days."),
+        {"zero_revenue_months": len(revenue), "headcount": heads[-1][1]},
+    )  # fmt: skip
+
+
+def social_security_arrears(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Social-security contributions are in arrears by a large share of what is due."""
+    m = after.monthly
+    position = last_filed(m.headcount)
+    if position is None:
+        return _off("social_security_arrears", after)
+    arrears = m.arrears.get(m.period_of(position), 0)
+    previous = m.arrears.get(m.period_of(position - 1), 0) if position > 0 else 0
+    if arrears <= 0:
+        return _off("social_security_arrears", after)
+    paid = m.ss_paid[position]
+    due_this_month = paid + arrears - previous if previous > 0 else paid + arrears
+    ratio = arrears / max(due_this_month, 1)
+    growing = 0 < previous < arrears
+    if ratio < cfg.social_security_arrears.min_ratio and not growing:
+        return _off("social_security_arrears", after)
+    name, period = _name(after), m.period_of(position)
+    return _finding(
+        "social_security_arrears", True, Severity.WARNING,
+        (f"社保欠缴：{name}", f"{name} 截至 {period} 欠缴社保 {arrears:,} 元。"),
+        (f"Social-security arrears: {name}", f"{name} owes {arrears:,} CNY of social-security contributions as of {period}."),
+        {"period": period, "arrears": arrears, "paid": paid, "ratio": round(ratio, 3), "growing": growing},
+    )  # fmt: skip
+
+
+def payroll_tax_mismatch(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Headcount grows while declared revenue falls: payroll and tax tell different stories."""
+    rule = cfg.payroll_tax_mismatch
+    heads, revenue = _filed(after.monthly.headcount), _filed(after.monthly.revenue)
+    if len(heads) < 4 or len(revenue) < 4:
+        return _off("payroll_tax_mismatch", after)
+    head_growth = heads[-1][1] / max(heads[-4][1], 1) - 1
+    recent = revenue[-1][1]
+    earlier = statistics.median(v for _, v in revenue[-4:-1])
+    if head_growth < rule.headcount_growth or earlier <= 0 or recent >= rule.revenue_ratio * earlier:
+        return _off("payroll_tax_mismatch", after)
+    name = _name(after)
+    return _finding(
+        "payroll_tax_mismatch", True, Severity.WARNING,
+        (f"用工与纳税背离：{name}", f"{name} 参保人数增长 {head_growth:.0%}，而申报销售额降至前期的 {recent / earlier:.0%}。"),
+        (f"Payroll-tax mismatch: {name}",
+         f"{name} grew its insured headcount by {head_growth:.0%} while declared sales fell to {recent / earlier:.0%} of before."),
+        {"headcount_growth": round(head_growth, 3), "revenue_ratio": round(recent / earlier, 3)},
+    )  # fmt: skip
+
+
+def missing_filings(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """VAT returns stopped while social-security filings continue."""
+    m = after.monthly
+    ss_last, vat_last = last_filed(m.headcount), last_filed(m.revenue)
+    if ss_last is None or vat_last is None:
+        return _off("missing_filings", after)
+    gap = (ss_last - 1) - vat_last  # VAT for month M is due in M+1
+    if gap < cfg.missing_filings.months:
+        return _off("missing_filings", after)
+    name = _name(after)
+    return _finding(
+        "missing_filings", True, Severity.INFO,
+        (f"纳税申报中断：{name}", f"{name} 已连续 {gap} 个月未进行增值税申报，但仍在缴纳社保。"),
+        (f"Missing tax filings: {name}", f"{name} has filed no VAT return for {gap} months while still filing social security."),
+        {"months_missing": gap, "last_vat_period": m.period_of(vat_last)},
+    )  # fmt: skip
+
+
+def tax_credit_downgrade(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """The tax credit grade dropped into a low grade (C or D)."""
+    grades = cfg.tax_credit_downgrade.to_grades
+    if after.credit_grade not in grades:
+        return _off("tax_credit_downgrade", after)
+    name = _name(after)
+    previous = before.credit_grade if before is not None else None
+    return _finding(
+        "tax_credit_downgrade", True, Severity.WARNING,
+        (f"纳税信用降级：{name}", f"{name} 纳税信用等级为 {after.credit_grade}（此前 {previous or '未知'}）。"),
+        (f"Tax credit downgrade: {name}", f"{name} has tax credit grade {after.credit_grade} (before: {previous or 'unknown'})."),
+        {"grade": after.credit_grade, "previous": previous},
+    )  # fmt: skip
+
+
+def _daily(after: EnterpriseState) -> tuple[list[int], list[int], date] | None:
+    """Daily counts and amounts up to the latest business date (days without a summary = 0)."""
+    inv = after.invoices
+    if inv.start is None or after.business_at is None:
+        return None
+    idle = min(90, max(0, (after.business_at - inv.start).days + 1 - len(inv.amount)))
+    return [*inv.count, *[0] * idle], [*inv.amount, *[0] * idle], inv.start
+
+
+@functools.lru_cache(maxsize=8)
+def _holiday_ordinals(ranges: tuple[tuple[str, str], ...]) -> frozenset[int]:
+    days: set[int] = set()
+    for first, last in ranges:
+        days.update(range(date.fromisoformat(first).toordinal(), date.fromisoformat(last).toordinal() + 1))
+    return frozenset(days)
+
+
+def _poisson_tail(observed: int, mean: float, upper: bool) -> float:
+    """P(N >= observed) (``upper``) or P(N <= observed) for N ~ Poisson(mean)."""
+    if mean <= 0:
+        return 1.0
+    term = math.exp(-mean)
+    below = 0.0  # P(N <= observed - 1) when upper, P(N <= observed) otherwise
+    for k in range(observed if upper else observed + 1):
+        below += term
+        term *= mean / (k + 1)
+    return max(0.0, 1.0 - below) if upper else min(1.0, below)
+
+
+def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Invoices of the last days against the enterprise's own invoicing rate.
+
+    The history (holidays left out) gives the daily invoice rate and the mean amount per
+    invoice; the last ``window_days`` are then judged by the Poisson probability of so many
+    (spike) or so few (drop) invoices, together with the amount ratio. Lumpy small invoicers
+    are judged by their own rate, so a single large invoice does not fire.
+    """
+    rule = cfg.invoice
+    series = _daily(after)
+    if series is None:
+        return _off(kind, after)
+    counts, amounts, start = series
+    off = _holiday_ordinals(tuple(rule.holidays))
+    first = start.toordinal()
+    days = [i for i in range(len(counts)) if first + i not in off]
+    recent = [i for i in days if i >= len(counts) - rule.window_days]
+    history = [i for i in days if i < len(counts) - rule.window_days]
+    if len(history) < rule.min_history_days or len(recent) < rule.window_days // 2:
+        return _off(kind, after)
+    rate = sum(counts[i] for i in history) / len(history)
+    per_invoice = sum(amounts[i] for i in history) / max(1, sum(counts[i] for i in history))
+    expected_count = rate * len(recent)
+    expected_amount = expected_count * per_invoice
+    if expected_count <= 0 or expected_amount <= 0:
+        return _off(kind, after)
+    seen_count, seen_amount = sum(counts[i] for i in recent), sum(amounts[i] for i in recent)
+    ratio = seen_amount / expected_amount
+    spike = kind == "invoice_spike"
+    if (spike and ratio < rule.spike_factor) or (not spike and ratio > rule.drop_ratio):
+        return _off(kind, after)
+    p = _poisson_tail(seen_count, expected_count, upper=spike)
+    if p > rule.max_probability:
+        return _off(kind, after)
+    name = _name(after)
+    zh_word, en_word = ("激增", "spike") if kind == "invoice_spike" else ("骤减", "drop")
+    n = len(recent)
+    return _finding(
+        kind, True, Severity.WARNING,
+        (f"开票{zh_word}：{name}", f"{name} 近 {n} 个工作日开票 {seen_count} 张、{seen_amount:,} 元，"
+                                   f"常态约 {expected_count:.1f} 张、{expected_amount:,.0f} 元（{ratio:.1f} 倍）。"),
+        (f"E-invoice {en_word}: {name}",
+         f"{name} issued {seen_count} invoices for {seen_amount:,} CNY over the last {n} working days; its usual rate "
+         f"gives {expected_count:.1f} invoices and {expected_amount:,.0f} CNY ({ratio:.1f}×, p = {p:.1e})."),
+        {"days": n, "invoices": seen_count, "amount": seen_amount, "expected_invoices": round(expected_count, 2),
+         "expected_amount": round(expected_amount), "ratio": round(ratio, 2), "p_value": float(f"{p:.2e}")},
+    )  # fmt: skip
+
+
+def invoice_spike(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Daily e-invoice amounts jumped far above the enterprise's usual level."""
+    return _invoice("invoice_spike", before, after, cfg)
+
+
+def invoice_drop(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Daily e-invoice amounts fell far below the enterprise's usual level."""
+    return _invoice("invoice_drop", before, after, cfg)
+
+
+RULES: tuple[Rule, ...] = (
+    relocation, enterprise_exit, abnormal_operation, legal_rep_churn, layoff, tax_collapse, zombie,
+    social_security_arrears, payroll_tax_mismatch, missing_filings, tax_credit_downgrade, invoice_spike, invoice_drop,
+)  # fmt: skip
+
+
+def evaluate(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig | None = None) -> list[Finding]:
+    """Every rule's finding for the state after one event."""
+    config = cfg or RuleConfig()
+    out = []
+    for rule in RULES:
+        finding = rule(before, after, config)
+        if finding.active:
+            out.append(finding)
+        elif finding.alert_type in after.open_alerts:
+            out.append(resolution(finding.alert_type, after))
+    return out

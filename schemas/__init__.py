@@ -27,6 +27,7 @@ from schemas.outputs import (
     AlertState,
     DeadLetter,
     DimensionScores,
+    ListChange,
     ScoreUpdate,
     Severity,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "DeadLetter",
     "DimensionScores",
     "EnterpriseState",
+    "ListChange",
     "ScoreUpdate",
     "Severity",
     "EVENT_KINDS",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from stdnum.cn import uscc as _uscc
@@ -40,6 +41,12 @@ def check_uscc(value: str) -> str:
     """Return the canonical USCC or raise ``ValueError`` naming what is wrong."""
     if not isinstance(value, str):
         raise ValueError("USCC must be a string")
+    return _check_uscc(value)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _check_uscc(value: str) -> str:
+    # A park has a bounded set of enterprises, each sending many events: remember the answer.
     try:
         return str(_uscc.validate(value))
     except ValidationError as exc:

@@ -42,6 +42,29 @@ class ScoreUpdate(BaseModel):
     model_version: str
     config_version: str
     contributions: dict[str, float] = Field(default_factory=dict)
+    percentiles: dict[str, float] = Field(default_factory=dict)
+    peer_group: str = ""
+    lists: list[str] = Field(default_factory=list)
+    exit_risk: float | None = None
+    forecast_revenue: float | None = None
+    forecast_revenue_period: str | None = None
+    forecast_headcount: float | None = None
+    forecast_headcount_period: str | None = None
+
+
+class ListChange(BaseModel):
+    """An enterprise entered or left an identification list (e.g. ``kunpeng``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uscc: str
+    list_name: str
+    change: str  # "enter" | "leave"
+    changed_at: datetime
+    composite: float
+    event_id: str = ""
+    evidence: dict[str, float] = Field(default_factory=dict)
+    config_version: str = ""
 
 
 class Alert(BaseModel):

@@ -14,16 +14,19 @@ import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 
 from config import Settings
+from config.rules import load_rules
 from schemas import EnterpriseState
 from sinks import ClickHouseSink, Database
 from sinks.rows import Row
+from streams.alert_stream import AlertBroadcaster
+from streams.dashboard_views import register_dashboard
 from streams.metrics import WorkerMetrics
 from streams.pipeline import RawMessage, process_message
 from streams.views import register_views
@@ -41,6 +44,7 @@ class Runtime:
     metrics: WorkerMetrics
     executor: ThreadPoolExecutor
     flushes: int = 0
+    alerts: AlertBroadcaster = field(default_factory=AlertBroadcaster)
 
     async def in_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -72,6 +76,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         metrics=WorkerMetrics(),
         executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"),
     )
+    rules = load_rules()
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     inputs = app.topic(*topics.inputs(), partitions=kafka.partitions, **raw)  # type: ignore[arg-type]
     scores_topic = app.topic(topics.scores, partitions=kafka.partitions, **raw)  # type: ignore[arg-type]
@@ -100,6 +105,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         touched: dict[str, EnterpriseState] = {}
         snapshots: dict[str, Row] = {}
         sends: list[Any] = []
+        alert_values: list[bytes] = []
         for event in events:
             message = event.message
             msg = RawMessage(message.topic, message.partition, message.offset, message.key, message.value)
@@ -108,7 +114,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             if state is None and uscc:
                 stored = states.get(uscc.encode())
                 state = EnterpriseState.model_validate_json(stored) if stored else None
-            outcome = process_message(msg, state, now, settings.worker.recent_event_ids)
+            outcome = process_message(msg, state, now, settings.worker.recent_event_ids, rules)
             runtime.metrics.count(msg.topic, outcome.status)
             if outcome.dead_letter is not None:
                 sends.append(
@@ -122,7 +128,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 )
             for alert in outcome.alerts:
                 runtime.metrics.alerts.labels(alert.state.value).inc()
-                sends.append(alerts_topic.send(key=alert.uscc.encode(), value=alert.model_dump_json().encode()))
+                alert_values.append(alert.model_dump_json().encode())
+                sends.append(alerts_topic.send(key=alert.uscc.encode(), value=alert_values[-1]))
             for table, row in outcome.rows:
                 if table == "enterprise_snapshot":
                     snapshots[row["uscc"]] = row
@@ -143,6 +150,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             states[uscc.encode()] = state.model_dump_json().encode()
         if sends:
             await asyncio.gather(*sends)
+        for value in alert_values:  # the live stream (SSE) once the producer has them
+            runtime.alerts.publish(value)
 
     register_views(app, runtime, states)
+    register_dashboard(app, runtime)
     return app, runtime

@@ -108,7 +108,7 @@ class WorkerProcess:
         with urllib.request.urlopen(f"{self.settings.web.base_url}{path}", timeout=10) as resp:  # noqa: S310
             return orjson.loads(resp.read())
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 90.0, what: str = "condition") -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 180.0, what: str = "condition") -> None:
         """Poll ``predicate`` until it is true; fail naming ``what`` and the counters."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

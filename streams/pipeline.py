@@ -11,6 +11,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from config.rules import RuleConfig
 from detectors import AlertContext, evaluate, placeholder, transition
 from schemas import (
     Alert,
@@ -71,6 +72,7 @@ def process_message(
     state: EnterpriseState | None,
     now: datetime,
     keep_ids: int = 64,
+    rules: RuleConfig | None = None,
 ) -> Outcome:
     decoded = decode_event(msg.value, now)
     if isinstance(decoded, EventRejected):
@@ -82,8 +84,8 @@ def process_message(
     new_state, applied = apply_event(state, decoded, now, keep_ids)
     if not applied:
         return Outcome("duplicate", uscc=decoded.uscc, state=new_state)
-    findings = evaluate(state, new_state)
-    ctx = AlertContext(decoded.event_id, decoded.occurred_at, now, CONFIG_VERSION)
+    findings = evaluate(state, new_state, rules)
+    ctx = AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version if rules else CONFIG_VERSION)
     alerts = transition(new_state, findings, ctx)
     score = placeholder.score(new_state, now, CONFIG_VERSION)
     rows: list[tuple[str, Row]] = [

@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import orjson
+
 from config import Settings
 
 
@@ -22,12 +24,17 @@ def log_file(settings: Settings) -> Path:
     return settings.worker.data_dir / "worker.log"
 
 
-def worker_healthy(settings: Settings, timeout: float = 1.0) -> bool:
+def health_pid(settings: Settings, timeout: float = 1.0) -> int | None:
+    """The PID of the worker answering ``/health`` on the configured address, if any."""
     try:
         with urllib.request.urlopen(f"{settings.web.base_url}/health", timeout=timeout) as resp:  # noqa: S310
-            return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
+            return int(orjson.loads(resp.read()).get("pid", -1))
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def worker_healthy(settings: Settings, timeout: float = 1.0) -> bool:
+    return health_pid(settings, timeout) is not None
 
 
 def worker_pid(settings: Settings) -> int | None:
@@ -42,8 +49,14 @@ def worker_pid(settings: Settings) -> int | None:
 def start_worker(settings: Settings, wait_seconds: float = 120.0) -> int:
     """Start ``entbrain worker`` detached; wait until ``/health`` answers; return its PID."""
     pid = worker_pid(settings)
-    if pid is not None and worker_healthy(settings):
+    answering = health_pid(settings)
+    if pid is not None and answering == pid:
         return pid
+    if answering is not None:
+        raise RuntimeError(
+            f"another worker (pid {answering}) answers on {settings.web.base_url}; "
+            "stop it or set ENTBRAIN_WEB__PORT"
+        )
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     log = log_file(settings).open("ab")
     proc = subprocess.Popen(  # noqa: S603
@@ -55,7 +68,7 @@ def start_worker(settings: Settings, wait_seconds: float = 120.0) -> int:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the worker exited with code {proc.returncode}; see {log_file(settings)}")
-        if worker_healthy(settings):
+        if health_pid(settings) == proc.pid:
             return proc.pid
         time.sleep(0.5)
     raise RuntimeError(f"the worker did not answer /health in {wait_seconds:.0f}s; see {log_file(settings)}")

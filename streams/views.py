@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import faust
@@ -24,7 +25,8 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
     @app.page("/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
-            return _json(self, {"status": "ok", "app_id": settings.worker.app_id, "counts": runtime.metrics.counts()})
+            return _json(self, {"status": "ok", "app_id": settings.worker.app_id, "pid": os.getpid(),
+                                "counts": runtime.metrics.counts()})  # fmt: skip
 
     @app.page("/metrics")
     class Metrics(View):

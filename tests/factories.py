@@ -57,3 +57,67 @@ def social_security(uscc: str, event_id: str, period: str, headcount: int = 20, 
 
 def encode(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event)
+
+
+def cit(uscc: str, event_id: str, period: str, revenue: str = "300000.00", **fields: Any) -> dict[str, Any]:
+    """A quarterly CIT filing (the period is the quarter's last month)."""
+    base = {"tax_type": "cit", "tax_payable": "3000.00", "tax_paid": "3000.00", "rd_expense": "15000.00"}
+    return vat(uscc, event_id, period, revenue, **{**base, **fields})
+
+
+def synthetic_park(enterprises: int, months: int, seed: int = 0, first: str = "2024-01") -> list[dict[str, Any]]:
+    """A small deterministic park in business-time order: establishment, monthly VAT and
+    social-security filings, quarterly CIT, a few e-invoice days, capital injections and
+    some exits (deregistrations), with sizes, growth and R&D varying by enterprise."""
+    import math
+    import random
+
+    rng = random.Random(seed)
+    year, month0 = int(first[:4]), int(first[5:7]) - 1
+    industries = ("C3562", "I6510", "F5191", "M7320")
+    timed: list[tuple[str, int, dict[str, Any]]] = []
+    for i in range(enterprises):
+        uscc = make_uscc(10_000 + i)
+        base = math.exp(rng.uniform(11.0, 16.0))
+        growth = rng.gauss(0.01, 0.02)
+        heads = max(1, int(base / rng.uniform(20_000, 60_000)))
+        rd = rng.choice((0.0, 0.0, 0.05))
+        grade = rng.choice("ABBM")
+        exit_at = rng.randrange(3, months) if rng.random() < 0.1 else None
+        timed.append(("0000-00-00", i, registration(
+            uscc, f"e{i}-reg", industry_code=rng.choice(industries), occurred_at=f"{first}-01T09:00:00")))
+        for m in range(months if exit_at is None else exit_at):
+            idx = year * 12 + month0 + m
+            period = f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+            revenue = base * (1 + growth) ** m * rng.lognormvariate(0, 0.1)
+            heads = max(1, round(heads * (1 + growth / 2) * rng.lognormvariate(0, 0.01)))
+            timed.append((f"{period}-20", i, social_security(uscc, f"e{i}-ss-{period}", period, heads)))
+            timed.append((f"{period}-28", i, vat(uscc, f"e{i}-vat-{period}", period, f"{revenue:.2f}",
+                                                 tax_payable=f"{revenue * 0.06:.2f}", tax_paid=f"{revenue * 0.06:.2f}",
+                                                 high_tech=rd > 0, credit_grade=grade)))  # fmt: skip
+            if idx % 3 == 2:
+                timed.append((f"{period}-28", i, cit(uscc, f"e{i}-cit-{period}", period, f"{3 * revenue:.2f}",
+                                                     rd_expense=f"{3 * revenue * rd:.2f}", high_tech=rd > 0,
+                                                     credit_grade=grade)))  # fmt: skip
+            day = f"{period}-{rng.randrange(1, 28):02d}"
+            timed.append((day, i, invoice(uscc, f"e{i}-inv-{day}", day, f"{revenue / 10:.2f}")))
+            if rng.random() < 0.03:
+                timed.append((f"{period}-10", i, registration(
+                    uscc, f"e{i}-cap-{period}", change="shareholder", occurred_at=f"{period}-10T10:00:00",
+                    shareholder={"name": "投资人", "capital_injection": "500000.00"})))
+        if exit_at is not None:
+            idx = year * 12 + month0 + exit_at
+            period = f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+            timed.append((f"{period}-05", i, registration(
+                uscc, f"e{i}-exit", change="status", status="deregistered", occurred_at=f"{period}-05T10:00:00")))
+    timed.sort(key=lambda t: (t[0], t[1]))
+    return [event for _, _, event in timed]
+
+
+def monthly_value(state: dict[str, Any], series: str, period: str) -> Any:
+    """One month of a series in an enterprise state as served by ``/api/enterprises/{uscc}``."""
+    monthly = state["monthly"]
+    start = monthly["start"]
+    position = (int(period[:4]) * 12 + int(period[5:7])) - (int(start[:4]) * 12 + int(start[5:7]))
+    values = monthly[series]
+    return values[position] if 0 <= position < len(values) else None

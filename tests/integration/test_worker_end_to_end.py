@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from factories import encode, invoice, make_uscc, registration, social_security, vat
+from factories import encode, invoice, make_uscc, monthly_value, registration, social_security, vat
 from worker_fixtures import WorkerProcess, isolated_env, produce, read_topic
 
 pytestmark = pytest.mark.kafka
@@ -75,11 +75,12 @@ def test_events_flow_to_clickhouse_alerts_and_dead_letters(worker: WorkerProcess
     kinds = dict(map(tuple, worker.query("SELECT kind, count() FROM events FINAL GROUP BY kind")))  # type: ignore[arg-type]
     assert kinds == {"registration": 14, "tax": 12 * 5, "social_security": 12 * 3}
     alert_rows = worker.query("SELECT uscc, alert_type, state FROM alerts FINAL ORDER BY uscc")
-    assert alert_rows == [[make_uscc(2), "enterprise_exit", "firing"], [make_uscc(5), "enterprise_exit", "firing"]]
+    assert alert_rows == [[make_uscc(2), "relocation", "firing"], [make_uscc(5), "relocation", "firing"]]
 
     alerts = [orjson.loads(m.value()) for m in read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.alerts, expect=2)]
     assert sorted(a["uscc"] for a in alerts) == [make_uscc(2), make_uscc(5)]
     assert all(a["state"] == "firing" and a["evidence"]["status"] == "moved_out" for a in alerts)
+    assert all(a["explanation_zh"] and a["explanation_en"] and a["event_ids"] for a in alerts)
 
     letters = read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.deadletter, expect=len(bad))
     decoded = [orjson.loads(m.value()) for m in letters]
@@ -92,4 +93,4 @@ def test_events_flow_to_clickhouse_alerts_and_dead_letters(worker: WorkerProcess
 
     state = worker.get_json(f"/api/enterprises/{make_uscc(3)}")
     assert state["counts"] == {"registration": 1, "tax": 5, "social_security": 3}
-    assert state["revenue"]["2026-05"] == 8000.0
+    assert monthly_value(state, "revenue", "2026-05") == 8000

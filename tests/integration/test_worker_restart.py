@@ -11,7 +11,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from factories import encode, make_uscc, social_security, vat
+from factories import encode, make_uscc, monthly_value, social_security, vat
 from worker_fixtures import WorkerProcess, isolated_env, produce
 
 pytestmark = pytest.mark.kafka
@@ -56,7 +56,7 @@ def test_state_continues_after_the_worker_is_stopped_mid_stream(
             state = second.get_json(f"/api/enterprises/{make_uscc(100 + i)}")
             assert state["counts"] == {"tax": 12, "social_security": 12}, state["counts"]
             assert state["applied"] == 24
-            assert state["revenue"]["2025-12"] == 1200.0
+            assert monthly_value(state, "revenue", "2025-12") == 1200
         assert second.query("SELECT max(state_version), count() FROM enterprise_snapshot FINAL") == [[24, ENTERPRISES]]
         assert second.query("SELECT uniqExact(uscc, state_version), count() FROM scores FINAL") == [
             [ENTERPRISES * 24, ENTERPRISES * 24]

@@ -82,7 +82,8 @@ def test_moving_out_fires_one_alert_and_returning_resolves_it_with_the_same_id()
     assert [a.state for a in alerts] == [AlertState.FIRING, AlertState.UPDATED, AlertState.RESOLVED]
     assert len({a.alert_id for a in alerts}) == 1
     assert alerts[0].event_ids == ["r2"]
-    assert "moved_out" in alerts[0].explanation_en and alerts[0].title_zh.startswith("企业退出")
+    assert all(a.alert_type == "relocation" for a in alerts)
+    assert "status_moved_out" in alerts[0].explanation_en and alerts[0].title_zh.startswith("企业迁出园区")
     assert state is not None and state.open_alerts == {}
 
 

@@ -1,0 +1,145 @@
+"""From feature percentiles to dimension scores, composite, tier and lists: pure functions.
+
+A dimension is the weighted mean of its features' percentiles (``100 − p`` for a negative
+weight, "lower is better"), over the features the enterprise has; a dimension with none of
+its features yet is neutral (50). ``contributions["<dimension>.<feature>"]`` is how many of
+the dimension's points came from that feature, so they add up to the dimension score.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+
+from config import DIMENSIONS, Condition, Criterion, ScoringConfig, SizeBand
+
+NEUTRAL = 50.0
+
+
+def round2(value: float) -> float:
+    """``round(value, 2)`` for non-negative values, several times cheaper than ``round``."""
+    return int(value * 100.0 + 0.5) / 100.0
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le,
+    "<": operator.lt, "==": operator.eq, "!=": operator.ne,
+}  # fmt: skip
+
+
+def size_band(features: Mapping[str, float], bands: tuple[SizeBand, ...]) -> tuple[int, str]:
+    """Rank and name of the first band whose revenue and headcount limits both hold."""
+    revenue = features.get("revenue_annual", 0.0)
+    heads = features.get("headcount", 0.0)
+    for rank, band in enumerate(bands):
+        if (band.max_revenue is None or revenue < band.max_revenue) and (
+            band.max_headcount is None or heads < band.max_headcount
+        ):
+            return rank, band.name
+    return len(bands) - 1, bands[-1].name
+
+
+def peer_keys(industry_code: str | None, band: str) -> tuple[str, ...]:
+    """Peer keys from the most to the least specific: section × band, band, everyone."""
+    section = (industry_code or "?")[:1]
+    return (f"{section}|{band}", f"*|{band}", "*")
+
+
+WeightTable = tuple[tuple[str, tuple[tuple[str, str, float], ...]], ...]
+
+
+def weight_table(weights: Mapping[str, Mapping[str, float]]) -> WeightTable:
+    """``{dimension: {feature: weight}}`` as tuples with the contribution keys precomputed."""
+    return tuple(
+        (dim, tuple((f, f"{dim}.{f}", float(w)) for f, w in fw.items() if w != 0)) for dim, fw in weights.items()
+    )
+
+
+def dimension_scores(percentiles: Mapping[str, float], table: WeightTable) -> tuple[dict[str, float], dict[str, float]]:
+    """Dimension scores (0–100) and each feature's contribution in points.
+
+    Examples
+    --------
+    >>> table = weight_table({"scale": {"a": 0.5, "b": -0.5}})
+    >>> dims, parts = dimension_scores({"a": 80.0, "b": 40.0}, table)
+    >>> dims["scale"], parts["scale.b"]
+    (70.0, 30.0)
+    """
+    dims: dict[str, float] = {}
+    parts: dict[str, float] = {}
+    for dim, entries in table:
+        total = 0.0
+        raw = 0.0
+        present = []
+        for feature, key, weight in entries:
+            pct = percentiles.get(feature)
+            if pct is None:
+                continue
+            w = weight if weight > 0 else -weight
+            part = w * (pct if weight > 0 else 100.0 - pct)
+            present.append((key, part))
+            total += w
+            raw += part
+        if not total:
+            dims[dim] = NEUTRAL
+            continue
+        for key, part in present:
+            parts[key] = round2(part / total)
+        dims[dim] = round2(min(100.0, max(0.0, raw / total)))
+    return dims, parts
+
+
+def composite_score(dims: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    total = sum(weights.values())
+    return round2(sum(dims[d] * w for d, w in weights.items()) / total)
+
+
+def holds(condition: Condition, values: Mapping[str, float]) -> bool:
+    """A condition on a missing value is false."""
+    value = values.get(condition.field)
+    return value is not None and _OPS[condition.op](value, condition.value)
+
+
+def matches(criterion: Criterion, values: Mapping[str, float]) -> bool:
+    return all(holds(c, values) for c in criterion.all) and (
+        not criterion.any or any(holds(c, values) for c in criterion.any)
+    )
+
+
+def criteria_values(
+    features: Mapping[str, float],
+    percentiles: Mapping[str, float],
+    dims: Mapping[str, float],
+    composite: float,
+    exit_risk: float | None,
+    size_rank: int,
+    pct_names: tuple[str, ...] | None = None,
+) -> dict[str, float]:
+    """The names tier and list conditions may use: features, ``pct.<feature>`` (only those in
+    ``pct_names`` when given), dimensions, ``composite``, ``exit_risk`` and ``size_rank``."""
+    values = dict(features)
+    names = percentiles if pct_names is None else [n for n in pct_names if n in percentiles]
+    values.update({f"pct.{k}": percentiles[k] for k in names})
+    values.update(dims)
+    values["composite"] = composite
+    values["size_rank"] = float(size_rank)
+    if exit_risk is not None:
+        values["exit_risk"] = exit_risk
+    return values
+
+
+def tier_of(values: Mapping[str, float], config: ScoringConfig) -> str:
+    return next(t.name for t in config.tiers if matches(t, values))
+
+
+def lists_of(values: Mapping[str, float], config: ScoringConfig) -> list[str]:
+    return [c.name for c in config.lists if matches(c, values)]
+
+
+def known_fields(feature_names: set[str]) -> set[str]:
+    """Every name a condition may refer to, given the feature names."""
+    return (
+        set(feature_names)
+        | {f"pct.{f}" for f in feature_names}
+        | set(DIMENSIONS)
+        | {"composite", "exit_risk", "size_rank"}
+    )
