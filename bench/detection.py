@@ -31,10 +31,12 @@ console = Console()
 
 def run_in_process(config: SimulationConfig) -> list[FiredAlert]:
     from config.rules import load_rules
+    from detectors.models import OnlineModels
     from schemas import EnterpriseState
     from streams.pipeline import RawMessage, process_message
 
     rules = load_rules()
+    models = OnlineModels()
 
     states: dict[str, EnterpriseState] = {}
     fired: list[FiredAlert] = []
@@ -43,7 +45,7 @@ def run_in_process(config: SimulationConfig) -> list[FiredAlert]:
         task = progress.add_task("in-process pipeline", total=None)
         for i, msg in enumerate(simulate(config)):
             uscc = msg.key.decode()
-            out = process_message(RawMessage(msg.kind, 0, i, msg.key, msg.value), states.get(uscc), now, rules=rules)
+            out = process_message(RawMessage(msg.kind, 0, i, msg.key, msg.value), states.get(uscc), now, rules=rules, models=models)
             if out.state is not None and out.uscc is not None:
                 states[out.uscc] = out.state
             fired.extend(

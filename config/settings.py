@@ -23,6 +23,7 @@ class TopicNames(_Section):
     scores: str = "enterprise.scores"
     alerts: str = "enterprise.alerts"
     deadletter: str = "enterprise.deadletter"
+    lists: str = "enterprise.lists"
 
     def inputs(self) -> tuple[str, str, str]:
         return (self.registration, self.tax, self.social_security)
@@ -67,6 +68,8 @@ class WorkerSettings(_Section):
     data_dir: Path = REPO_ROOT / ".data" / "worker"
     table_store: str = "memory://"
     recent_event_ids: int = Field(default=64, ge=1)
+    stall_seconds: float = Field(default=15.0, gt=0)  # no progress this long with input waiting → re-seek
+    checkpoint_seconds: float = Field(default=30.0, gt=0)  # how often the online models are saved
     # Fault injection for tests: exit hard right after the Nth ClickHouse flush, before the
     # state write and the offset commit (0 = off).
     crash_after_flushes: int = Field(default=0, ge=0)

@@ -14,6 +14,7 @@ from schemas import (
     EnterpriseState,
     Event,
     InvoiceSummary,
+    ListChange,
     ScoreUpdate,
     TaxFiling,
     business_month,
@@ -62,8 +63,10 @@ def _money(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(round(value, 2)))
 
 
-def snapshot_row(state: EnterpriseState, score: ScoreUpdate | None) -> Row:
-    dims = score.dimensions if score else None
+def snapshot_row(state: EnterpriseState) -> Row:
+    """The enterprise's latest state with its current scores (``state.scores``)."""
+    summary = state.scores
+    dims = summary.dims if summary is not None and len(summary.dims) == 5 else [0.0] * 5
     industry = state.industry_code or ""
     return {
         "uscc": state.uscc,
@@ -78,16 +81,20 @@ def snapshot_row(state: EnterpriseState, score: ScoreUpdate | None) -> Row:
         "registration_events": state.counts.get("registration", 0),
         "tax_events": state.counts.get("tax", 0),
         "social_security_events": state.counts.get("social_security", 0),
-        "composite": score.composite if score else 0.0,
-        "tier": score.tier if score else "",
-        "scale": dims.scale if dims else 0.0,
-        "development": dims.development if dims else 0.0,
-        "profitability": dims.profitability if dims else 0.0,
-        "financing": dims.financing if dims else 0.0,
-        "innovation": dims.innovation if dims else 0.0,
+        "composite": summary.composite if summary else 0.0,
+        "tier": summary.tier if summary else "",
+        "scale": dims[0],
+        "development": dims[1],
+        "profitability": dims[2],
+        "financing": dims[3],
+        "innovation": dims[4],
         "open_alerts": len(state.open_alerts),
         "state_version": state.applied,
         "updated_at": state.updated_at,
+        "lists": list(summary.lists) if summary else [],
+        "exit_risk": summary.exit_risk if summary else None,
+        "forecast_revenue": summary.fc_revenue[1] if summary and summary.fc_revenue else None,
+        "forecast_headcount": summary.fc_headcount[1] if summary and summary.fc_headcount else None,
     }
 
 
@@ -107,6 +114,27 @@ def score_row(score: ScoreUpdate, state_version: int) -> Row:
         "model_version": score.model_version,
         "config_version": score.config_version,
         "contributions": orjson.dumps(score.contributions).decode(),
+        "percentiles": orjson.dumps(score.percentiles).decode(),
+        "peer_group": score.peer_group,
+        "lists": list(score.lists),
+        "exit_risk": score.exit_risk,
+        "forecast_revenue": score.forecast_revenue,
+        "forecast_revenue_period": score.forecast_revenue_period or "",
+        "forecast_headcount": score.forecast_headcount,
+        "forecast_headcount_period": score.forecast_headcount_period or "",
+    }
+
+
+def list_change_row(change: ListChange) -> Row:
+    return {
+        "uscc": change.uscc,
+        "list_name": change.list_name,
+        "change": change.change,
+        "changed_at": change.changed_at,
+        "composite": change.composite,
+        "event_id": change.event_id,
+        "evidence": orjson.dumps(change.evidence).decode(),
+        "config_version": change.config_version,
     }
 
 

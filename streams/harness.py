@@ -43,6 +43,7 @@ def isolated_env(tmp: Path, bootstrap: str, partitions: int = 2) -> dict[str, st
         "ENTBRAIN_KAFKA__TOPICS__SCORES": f"t{tag}.scores",
         "ENTBRAIN_KAFKA__TOPICS__ALERTS": f"t{tag}.alerts",
         "ENTBRAIN_KAFKA__TOPICS__DEADLETTER": f"t{tag}.deadletter",
+        "ENTBRAIN_KAFKA__TOPICS__LISTS": f"t{tag}.lists",
         "ENTBRAIN_WORKER__APP_ID": f"test-{tag}",
         "ENTBRAIN_WORKER__DATA_DIR": str(tmp / "worker"),
         "ENTBRAIN_CLICKHOUSE__URL": f"chdb://{tmp / 'clickhouse'}",
@@ -75,8 +76,9 @@ class WorkerProcess:
 
     def start(self, timeout: float = 120.0) -> WorkerProcess:
         fh = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
+        loglevel = self.env.get("ENTBRAIN_TEST_LOGLEVEL", "WARNING")
+        self.proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "streams", "worker", "--loglevel", loglevel],
             env=self.env, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + timeout

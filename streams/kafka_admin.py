@@ -18,7 +18,7 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     """Create the project's topics that do not exist yet; return those created."""
     topics = kafka.topics
     wanted = list(names) if names is not None else [
-        *topics.inputs(), topics.scores, topics.alerts, topics.deadletter,
+        *topics.inputs(), topics.scores, topics.alerts, topics.deadletter, topics.lists,
     ]  # fmt: skip
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
     existing = set(admin.list_topics(timeout=timeout).topics)

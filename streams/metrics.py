@@ -31,6 +31,9 @@ class WorkerMetrics:
         self.batch_seconds = Gauge(
             "entbrain_last_batch_seconds", "Seconds the last batch took", registry=self.registry
         )
+        self.stalls = Counter(
+            "entbrain_consumer_stalls", "Times the consumer was re-seeked after a stall", registry=self.registry
+        )
         self._counts = {"consumed": 0, "applied": 0, "duplicate": 0, "dead_letter": 0}
 
     def count(self, topic: str, outcome: str) -> None:

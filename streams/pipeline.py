@@ -1,8 +1,15 @@
-"""The per-message processing, without Faust: decode → apply → score → detect → rows.
+"""The per-message processing, without Faust: decode → apply → detect → score → rows.
 
-The agent in :mod:`streams.agents` only moves bytes and state between Kafka, the table and
+The agent in :mod:`streams.app` only moves bytes and state between Kafka, the table and
 the sink; everything it decides comes from :func:`process_message`, so a backtest or a
 benchmark runs the very same logic.
+
+Order within one applied event: the rules see the state before and after the event (and
+the revenue forecast made before this period's figures arrived); then the streaming series
+detector (invoice summaries) and the peer-divergence detector; then the alert lifecycle;
+then the scorer, which learns from the new state. Invoice summaries (most of the traffic)
+update the state and the series detector but are not re-scored: scores move with filings
+and register changes.
 """
 
 from __future__ import annotations
@@ -12,20 +19,36 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from config.rules import RuleConfig
-from detectors import AlertContext, evaluate, placeholder, transition
+from detectors import AlertContext, Finding, evaluate, transition
+from detectors.features import enterprise_features
+from detectors.models import OnlineModels
+from detectors.rules import resolution
+from detectors.scoring import list_changes
 from schemas import (
     Alert,
     DeadLetter,
     EnterpriseState,
+    Event,
     EventRejected,
+    InvoiceSummary,
     RejectReason,
     ScoreUpdate,
+    TaxFiling,
     decode_event,
 )
-from sinks.rows import Row, alert_row, dead_letter_row, event_row, score_row, snapshot_row
+from schemas.outputs import ListChange
+from sinks.rows import (
+    Row,
+    alert_row,
+    dead_letter_row,
+    event_row,
+    list_change_row,
+    score_row,
+    snapshot_row,
+)
 from streams.state_update import apply_event
 
-CONFIG_VERSION = "1"
+DEFAULT_RULES = RuleConfig()
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,7 @@ class Outcome:
     state: EnterpriseState | None = None
     score: ScoreUpdate | None = None
     alerts: list[Alert] = field(default_factory=list)
+    list_changes: list[ListChange] = field(default_factory=list)
     dead_letter: DeadLetter | None = None
     rows: list[tuple[str, Row]] = field(default_factory=list)
 
@@ -67,12 +91,32 @@ def peek_uscc(msg: RawMessage) -> str | None:
     return msg.key.decode("utf-8", errors="replace") if msg.key else None
 
 
+def _model_findings(event: Event, before: EnterpriseState | None, after: EnterpriseState,
+                    models: OnlineModels) -> list[Finding]:  # fmt: skip
+    found: list[Finding] = []
+    name = after.name or after.uscc
+    if isinstance(event, InvoiceSummary):
+        series = models.series.observe_invoice_day(after.uscc, name, event.date.isoformat(), float(event.amount))
+        if series is not None:
+            found.append(series)
+        elif "invoice_anomaly" in after.open_alerts:
+            found.append(resolution("invoice_anomaly", after))
+    elif isinstance(event, TaxFiling) and event.tax_type == "vat":
+        divergence = models.peers.observe(after, enterprise_features(after))
+        if divergence is not None:
+            found.append(divergence)
+        elif "peer_divergence" in after.open_alerts:
+            found.append(resolution("peer_divergence", after))
+    return found
+
+
 def process_message(
     msg: RawMessage,
     state: EnterpriseState | None,
     now: datetime,
     keep_ids: int = 64,
     rules: RuleConfig | None = None,
+    models: OnlineModels | None = None,
 ) -> Outcome:
     decoded = decode_event(msg.value, now)
     if isinstance(decoded, EventRejected):
@@ -84,16 +128,26 @@ def process_message(
     new_state, applied = apply_event(state, decoded, now, keep_ids)
     if not applied:
         return Outcome("duplicate", uscc=decoded.uscc, state=new_state)
+    rules = rules or DEFAULT_RULES
     findings = evaluate(state, new_state, rules)
-    ctx = AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version if rules else CONFIG_VERSION)
+    if models is not None:
+        findings += _model_findings(decoded, state, new_state, models)
+    ctx = AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version)
     alerts = transition(new_state, findings, ctx)
-    score = placeholder.score(new_state, now, CONFIG_VERSION)
+    score = None
+    changes: list[ListChange] = []
+    if models is not None and not isinstance(decoded, InvoiceSummary):
+        score = models.scorer.score_one(new_state, now)
+        changes = list_changes(state, score, decoded.event_id)
     rows: list[tuple[str, Row]] = [
         ("events", event_row(decoded, msg.topic, msg.partition, msg.offset, msg.value or b"", now)),
-        ("scores", score_row(score, new_state.applied)),
-        ("enterprise_snapshot", snapshot_row(new_state, score)),
+        ("enterprise_snapshot", snapshot_row(new_state)),
     ]
+    if score is not None:
+        rows.append(("scores", score_row(score, new_state.applied)))
+    rows.extend(("list_changes", list_change_row(change)) for change in changes)
     for alert in alerts:
-        rows.append(("alerts", alert_row(alert, new_state.district_code)))
-        rows.append(("alert_events", alert_row(alert, new_state.district_code)))
-    return Outcome("applied", decoded.uscc, new_state, score, alerts, rows=rows)
+        row = alert_row(alert, new_state.district_code)
+        rows.append(("alerts", row))
+        rows.append(("alert_events", row))
+    return Outcome("applied", decoded.uscc, new_state, score, alerts, changes, rows=rows)

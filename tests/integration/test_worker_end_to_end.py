@@ -88,8 +88,12 @@ def test_events_flow_to_clickhouse_alerts_and_dead_letters(worker: WorkerProcess
     assert types == sorted(["json", "value_error", "greater_than_equal", "enum"])
     assert all(d["topic"].startswith("t") and d["offset"] >= 0 for d in decoded)
 
-    scores = read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.scores, expect=len(good) + len(exits))
-    assert len(scores) == len(good) + len(exits)
+    invoices = 12 * 2  # daily invoice summaries update the state but are not re-scored
+    scored = len(good) + len(exits) - invoices
+    scores = read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.scores, expect=scored)
+    assert len(scores) == scored
+    assert all(orjson.loads(m.value())["model_version"] for m in scores)
+    assert worker.query("SELECT count() FROM scores FINAL") == [[scored]]
 
     state = worker.get_json(f"/api/enterprises/{make_uscc(3)}")
     assert state["counts"] == {"registration": 1, "tax": 5, "social_security": 3}

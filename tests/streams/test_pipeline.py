@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from factories import encode, make_uscc, registration, social_security, vat
+from factories import encode, invoice, make_uscc, registration, social_security, vat
 
+from detectors.models import OnlineModels
 from schemas import AlertState, EnterpriseState
 from streams.pipeline import Outcome, RawMessage, process_message
 
@@ -100,7 +101,13 @@ def test_a_second_exit_is_a_new_episode_with_a_new_alert_id() -> None:
     assert len(firing) == 2 and firing[0].alert_id != firing[1].alert_id
 
 
-def test_every_applied_event_yields_event_score_and_snapshot_rows() -> None:
-    _, outcomes = run([encode(vat(USCC, "t1", "2026-03"))])
-    tables = sorted(t for t, _ in outcomes[0].rows)
-    assert tables == ["enterprise_snapshot", "events", "scores"]
+def test_every_applied_event_yields_event_and_snapshot_rows_and_filings_a_score() -> None:
+    models = OnlineModels()
+    state, _ = run([encode(registration(USCC, "r1"))])
+    filing = process_message(msg(encode(vat(USCC, "t1", "2026-03")), offset=1), state, NOW, models=models)
+    assert sorted(t for t, _ in filing.rows) == ["enterprise_snapshot", "events", "scores"]
+    assert filing.score is not None and filing.state is not None and filing.state.scores is not None
+    assert filing.score.model_version and 0 <= filing.score.composite <= 100
+    daily = process_message(msg(encode(invoice(USCC, "i1", "2026-03-05")), offset=2), filing.state, NOW, models=models)
+    assert sorted(t for t, _ in daily.rows) == ["enterprise_snapshot", "events"]  # invoices are not re-scored
+    assert daily.score is None

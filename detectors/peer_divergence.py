@@ -1,0 +1,68 @@
+"""An enterprise moving against its peer group: revenue falling while its industry grows.
+
+Per peer group (industry section) a River exponentially weighted mean and variance of each
+change feature follow what the group is doing now; an enterprise whose revenue growth is
+several deviations below its group's, while the group itself grows, diverges. Score first,
+then learn (the enterprise is judged against the group before its own value joins it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from river import stats
+
+from detectors.findings import Finding
+from schemas import EnterpriseState, Severity
+
+FEATURE = "revenue_3m_growth"
+
+
+@dataclass
+class _Group:
+    mean: stats.EWMean = field(default_factory=lambda: stats.EWMean(fading_factor=0.02))
+    var: stats.EWVar = field(default_factory=lambda: stats.EWVar(fading_factor=0.02))
+    seen: int = 0
+
+
+@dataclass
+class PeerDivergence:
+    """Parameters: ``z`` deviations below the group, ``max_growth`` at most, group growing."""
+
+    z: float = 3.0
+    max_growth: float = -0.4
+    min_group_growth: float = 0.0
+    min_seen: int = 200
+    _groups: dict[str, _Group] = field(default_factory=dict)
+
+    def observe(self, state: EnterpriseState, features: dict[str, float]) -> Finding | None:
+        """Judge ``state`` against its group, then learn its growth; a finding if it diverges."""
+        growth = features.get(FEATURE)
+        if growth is None:
+            return None
+        key = (state.industry_code or "?")[:1]
+        group = self._groups.setdefault(key, _Group())
+        mean, spread = group.mean.get(), math.sqrt(max(group.var.get(), 1e-9))
+        finding = None
+        if group.seen >= self.min_seen and growth <= self.max_growth and mean >= self.min_group_growth:
+            z = (growth - mean) / spread
+            if z <= -self.z:
+                finding = self._finding(state, key, growth, mean, z)
+        group.mean.update(growth)
+        group.var.update(growth)
+        group.seen += 1
+        return finding
+
+    def _finding(self, state: EnterpriseState, key: str, growth: float, mean: float, z: float) -> Finding:
+        name = state.name or state.uscc
+        return Finding(
+            alert_type="peer_divergence", active=True, rule="peer_divergence", severity=Severity.WARNING,
+            title_zh=f"逆行业走势：{name}", title_en=f"Against its peers: {name}",
+            explanation_zh=f"{name} 近三个月销售额变化 {growth:+.0%}，而同行业（{key} 门类）平均 {mean:+.0%}（{z:.1f} 个标准差）。",
+            explanation_en=f"{name}'s 3-month revenue changed {growth:+.0%} while its industry (section {key}) "
+                           f"averaged {mean:+.0%} ({z:.1f} standard deviations).",
+            evidence={"feature": FEATURE, "growth": round(growth, 3), "peer_mean": round(mean, 3), "z": round(z, 2),
+                      "peer_group": key},
+            decisive=("peer_group",),
+        )  # fmt: skip
