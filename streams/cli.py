@@ -217,6 +217,53 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _rows(settings: Settings, sql: str) -> list[dict[str, Any]]:
+    columns, rows = run_sql(settings, sql)
+    return [dict(zip(columns, r, strict=True)) for r in rows]
+
+
+def _enterprise(settings: Settings, args: argparse.Namespace) -> int:
+    from schemas import check_uscc
+    from streams.profile import build_profile, render_profile
+
+    try:
+        uscc = check_uscc(args.uscc)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    snapshot = _rows(settings, f"SELECT * FROM enterprise_snapshot FINAL WHERE uscc = '{uscc}'")
+    if not snapshot:
+        raise CliError(f"no enterprise {uscc} in ClickHouse")
+    score = _rows(settings, f"SELECT * FROM scores FINAL WHERE uscc = '{uscc}' ORDER BY state_version DESC LIMIT 1")
+    alerts = _rows(settings, "SELECT alert_id, alert_type, severity, state, title_zh, title_en, explanation_en, "
+                   f"occurred_at FROM alerts FINAL WHERE uscc = '{uscc}' AND state != 'resolved' ORDER BY occurred_at")  # fmt: skip
+    state = None
+    if settings.clickhouse.embedded:
+        try:
+            with urllib.request.urlopen(f"{settings.web.base_url}/api/enterprises/{uscc}", timeout=5) as resp:  # noqa: S310
+                state = orjson.loads(resp.read())
+        except (urllib.error.URLError, OSError):
+            state = None
+    profile = build_profile(snapshot[0], score[0] if score else None, alerts, state)
+    if args.json:
+        sys.stdout.write(orjson.dumps(profile, default=str).decode() + "\n")
+    else:
+        render_profile(profile, out)
+    return 0
+
+
+def _alerts_tail(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.tail import tail_alerts
+
+    for alert in tail_alerts(settings, from_beginning=args.from_beginning, limit=args.max, idle_seconds=args.idle):
+        if args.json:
+            sys.stdout.write(orjson.dumps(alert).decode() + "\n")
+            sys.stdout.flush()
+        else:
+            out.print(f"{alert['emitted_at'][:19]}  {alert['severity']:<8} {alert['state']:<8} {alert['alert_type']:<24} "
+                      f"{alert['uscc']}  {alert['title_zh']}")  # fmt: skip
+    return 0
+
+
 def _stop(settings: Settings, args: argparse.Namespace) -> int:
     worker = processes.stop_worker(settings)
     kafka = broker.stop(settings)
@@ -273,6 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="same as demo", parents=[], add_help=True).set_defaults(
         handler=_demo, enterprises=300, months=12, seed=7
     )
+
+    enterprise = sub.add_parser("enterprise", help="the profile of one enterprise (企业画像)")
+    enterprise.add_argument("uscc")
+    enterprise.add_argument("--json", action="store_true")
+    enterprise.set_defaults(handler=_enterprise)
+
+    alerts = sub.add_parser("alerts", help="alerts as they are emitted")
+    alerts_sub = alerts.add_subparsers(dest="action", required=True)
+    tail = alerts_sub.add_parser("tail", help="follow enterprise.alerts (Ctrl-C to stop)")
+    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--json", action="store_true")
+    tail.add_argument("--max", type=int, default=None, help="stop after this many alerts")
+    tail.add_argument("--idle", type=float, default=None, help="stop after this many seconds without an alert")
+    tail.set_defaults(handler=_alerts_tail)
 
     replay = sub.add_parser("replay", help="re-read input history (the worker must be stopped)")
     replay.add_argument("--since", help="ISO date/time (Asia/Shanghai if no zone); default: the beginning")

@@ -25,8 +25,11 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
     @app.page("/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
-            return _json(self, {"status": "ok", "app_id": settings.worker.app_id, "pid": os.getpid(),
-                                "counts": runtime.metrics.counts()})  # fmt: skip
+            models = runtime.models
+            return _json(self, {
+                "status": "ok", "app_id": settings.worker.app_id, "pid": os.getpid(), "counts": runtime.metrics.counts(),
+                "models": {"score_updates": models.scorer.updates, "series_detectors": len(models.series)},
+            })  # fmt: skip
 
     @app.page("/metrics")
     class Metrics(View):
