@@ -36,22 +36,33 @@ class PeerDivergence:
     min_seen: int = 200
     _groups: dict[str, _Group] = field(default_factory=dict)
 
+    def score_one(self, group_key: str, growth: float) -> float:
+        """How far below its group ``growth`` lies, in deviations (0 when not below, or warming up)."""
+        group = self._groups.get(group_key)
+        if group is None or group.seen < self.min_seen:
+            return 0.0
+        spread = math.sqrt(max(group.var.get(), 1e-9))
+        return max(0.0, (group.mean.get() - growth) / spread)
+
+    def learn_one(self, group_key: str, growth: float) -> None:
+        group = self._groups.setdefault(group_key, _Group())
+        group.mean.update(growth)
+        group.var.update(growth)
+        group.seen += 1
+
     def observe(self, state: EnterpriseState, features: dict[str, float]) -> Finding | None:
         """Judge ``state`` against its group, then learn its growth; a finding if it diverges."""
         growth = features.get(FEATURE)
         if growth is None:
             return None
         key = (state.industry_code or "?")[:1]
-        group = self._groups.setdefault(key, _Group())
-        mean, spread = group.mean.get(), math.sqrt(max(group.var.get(), 1e-9))
+        z = self.score_one(key, growth)
+        group = self._groups.get(key)
+        mean = group.mean.get() if group is not None else 0.0
         finding = None
-        if group.seen >= self.min_seen and growth <= self.max_growth and mean >= self.min_group_growth:
-            z = (growth - mean) / spread
-            if z <= -self.z:
-                finding = self._finding(state, key, growth, mean, z)
-        group.mean.update(growth)
-        group.var.update(growth)
-        group.seen += 1
+        if z >= self.z and growth <= self.max_growth and mean >= self.min_group_growth:
+            finding = self._finding(state, key, growth, mean, -z)
+        self.learn_one(key, growth)
         return finding
 
     def _finding(self, state: EnterpriseState, key: str, growth: float, mean: float, z: float) -> Finding:
