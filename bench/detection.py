@@ -56,7 +56,7 @@ def run_in_process(config: SimulationConfig) -> list[FiredAlert]:
     return fired
 
 
-def run_pipeline(config: SimulationConfig) -> list[FiredAlert]:
+def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAlert]:
     from config import Settings
     from streams import broker
     from streams.harness import WorkerProcess, isolated_env
@@ -72,8 +72,12 @@ def run_pipeline(config: SimulationConfig) -> list[FiredAlert]:
     env["ENTBRAIN_SINK__BATCH_MAX_SECONDS"] = "1.0"
     worker = WorkerProcess(env, tmp / "worker.log")
     try:
-        report = produce_all(worker.settings, ((m.kind, m.key, m.value) for m in simulate(config)), label="producing")
+        # The worker runs while the park is produced at ``rate``: events arrive as they would
+        # in operation. (The three topics are consumed independently, so a backlog produced
+        # all at once reaches the state in a different order across topics.)
         worker.start()
+        report = produce_all(worker.settings, ((m.kind, m.key, m.value) for m in simulate(config)), rate=rate,
+                             label="producing")  # fmt: skip
         with Progress(console=console) as progress:
             task = progress.add_task("worker consuming", total=report.produced)
             while (done := worker.counts()["consumed"]) < report.produced:
@@ -111,12 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--anomaly-rate", type=float, default=0.05)
     parser.add_argument("--in-process", action="store_true", help="no Kafka: run the pipeline logic in this process")
+    parser.add_argument("--rate", type=float, default=1200.0,
+                        help="events/s produced while the worker runs (0: all at once, before it starts)")  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=args.anomaly_rate)
     truth = [Truth(a.uscc, a.anomaly_type, a.onset) for a in ground_truth(config)]
     started = time.perf_counter()
-    alerts = run_in_process(config) if args.in_process else run_pipeline(config)
+    alerts = run_in_process(config) if args.in_process else run_pipeline(config, args.rate or None)
     report = score(alerts, truth, args.enterprises * args.months)
     figures = report.figures()
     figures["seconds"] = round(time.perf_counter() - started, 1)

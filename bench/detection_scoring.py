@@ -27,8 +27,11 @@ EXPLAINS: dict[str, set[str]] = {
     "abnormal_operation": {"abnormal_operation"},
     "invoice_spike": {"invoice_spike"},
     "invoice_drop": {"invoice_drop", "zombie", "tax_collapse", "relocation", "abnormal_operation"},
+    "peer_divergence": {"tax_collapse", "zombie", "payroll_tax_mismatch", "abnormal_operation", "relocation"},
 }
-INFORMATIONAL = {"enterprise_exit", "missing_filings", "tax_credit_downgrade"}
+# Facts and look-here signals, not anomaly claims: deregistrations, missed returns, credit
+# downgrades, and the budgeted streaming-detector signal on invoice series.
+INFORMATIONAL = {"enterprise_exit", "missing_filings", "tax_credit_downgrade", "invoice_anomaly"}
 GRACE = timedelta(days=31)
 
 

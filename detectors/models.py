@@ -12,9 +12,7 @@ not learned again; the models miss them until those enterprises send their next 
 
 from __future__ import annotations
 
-import os
 import pickle  # noqa: S403 (our own checkpoints only)
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from config.scoring import load_scoring_config
 from detectors.errors import DetectorError
 from detectors.peer_divergence import PeerDivergence
 from detectors.scoring import EnterpriseScorer
+from detectors.scoring.checkpoint import write_atomically
 from detectors.series_bank import SeriesDetectorBank
 
 
@@ -43,19 +42,8 @@ def dump_models(models: OnlineModels) -> bytes:
 def save_models(models: OnlineModels | bytes, path: Path) -> int:
     """Write ``models`` (or their :func:`dump_models` bytes) atomically: temp file, fsync,
     rename, so a crash leaves the old or the new checkpoint, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = models if isinstance(models, bytes) else dump_models(models)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return len(payload)
+    return write_atomically(payload, path)
 
 
 def load_models(path: Path) -> OnlineModels:

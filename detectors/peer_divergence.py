@@ -30,8 +30,8 @@ class _Group:
 class PeerDivergence:
     """Parameters: ``z`` deviations below the group, ``max_growth`` at most, group growing."""
 
-    z: float = 3.0
-    max_growth: float = -0.4
+    z: float = 4.0
+    max_growth: float = -0.5
     min_group_growth: float = 0.0
     min_seen: int = 200
     _groups: dict[str, _Group] = field(default_factory=dict)

@@ -97,7 +97,10 @@ def relocation(before: EnterpriseState | None, after: EnterpriseState, cfg: Rule
     left = after.in_park is False and (
         (before is not None and before.in_park is True) or "relocation" in after.open_alerts
     )
-    moved_address = outside(after) and before is not None and not outside(before) and before.in_park is not False
+    moved_address = (
+        outside(after) and before is not None and before.district_code is not None and not outside(before)
+        and before.in_park is not False
+    )
     signals = [
         s for s, on in (("status_moved_out", after.status == "moved_out"), ("in_park_false", left),
                         ("address_left_park", moved_address)) if on
@@ -231,7 +234,7 @@ def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConf
         return _off("zombie", after)
     inv = after.invoices
     if inv.start is not None and after.business_at is not None:
-        quiet_since = after.business_at - timedelta(days=rule.quiet_invoice_days)
+        quiet_since = after.business_at - timedelta(days=rule.quiet_invoice_days)  # no invoices since then
         recent = [a for i, a in enumerate(inv.amount) if inv.start + timedelta(days=i) > quiet_since]
         if any(recent):
             return _off("zombie", after)
@@ -325,12 +328,16 @@ def tax_credit_downgrade(before: EnterpriseState | None, after: EnterpriseState,
 
 
 def _daily(after: EnterpriseState) -> tuple[list[int], list[int], date] | None:
-    """Daily counts and amounts up to the latest business date (days without a summary = 0)."""
+    """Daily counts and amounts up to the latest summary (days between summaries are 0).
+
+    The series ends at its own last summary, not at the latest event of any kind: the three
+    input topics are consumed independently, so a register or social-security event may be
+    applied before invoice summaries of earlier days.
+    """
     inv = after.invoices
-    if inv.start is None or after.business_at is None:
+    if inv.start is None:
         return None
-    idle = min(90, max(0, (after.business_at - inv.start).days + 1 - len(inv.amount)))
-    return [*inv.count, *[0] * idle], [*inv.amount, *[0] * idle], inv.start
+    return inv.count, inv.amount, inv.start
 
 
 @functools.lru_cache(maxsize=8)

@@ -29,7 +29,9 @@ DETECTOR_PARAMS: dict[str, Any] = {
 @dataclass
 class SeriesDetectorBank:
     max_series: int = 50_000
-    budget: AlertBudget = field(default_factory=lambda: AlertBudget(budget=0.002, floor=0.5, min_seen=2000))
+    # An informational "look here" signal: about 1 in 5,000 enterprise-days, and only scores
+    # past the detector's own alert level (0.5).
+    budget: AlertBudget = field(default_factory=lambda: AlertBudget(budget=0.0002, floor=0.5, min_seen=5000))
     _detectors: OrderedDict[str, StreamingDetector] = field(default_factory=OrderedDict)
 
     def __len__(self) -> int:

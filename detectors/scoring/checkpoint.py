@@ -20,11 +20,10 @@ class CheckpointError(DetectorError):
     """A checkpoint file is missing, unreadable, or not a scorer."""
 
 
-def save_checkpoint(scorer: EnterpriseScorer, path: Path | str) -> int:
-    """Write ``scorer`` to ``path`` atomically; returns the number of bytes written."""
+def write_atomically(payload: bytes, path: Path | str) -> int:
+    """Write ``payload`` to a temporary file beside ``path``, fsync, rename over ``path``."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    payload = pickle.dumps(scorer, protocol=pickle.HIGHEST_PROTOCOL)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -36,6 +35,11 @@ def save_checkpoint(scorer: EnterpriseScorer, path: Path | str) -> int:
         Path(tmp).unlink(missing_ok=True)
         raise
     return len(payload)
+
+
+def save_checkpoint(scorer: EnterpriseScorer, path: Path | str) -> int:
+    """Write ``scorer`` to ``path`` atomically; returns the number of bytes written."""
+    return write_atomically(pickle.dumps(scorer, protocol=pickle.HIGHEST_PROTOCOL), path)
 
 
 def load_checkpoint(path: Path | str) -> EnterpriseScorer:
