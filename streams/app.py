@@ -191,6 +191,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         snapshots: dict[str, Row] = {}
         sends: list[Any] = []
         alert_values: list[bytes] = []
+        counted: list[tuple[str, str]] = []
         for event in events:
             message = event.message
             msg = RawMessage(message.topic, message.partition, message.offset, message.key, message.value)
@@ -200,7 +201,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 stored = states.get(uscc.encode())
                 state = EnterpriseState.model_validate_json(stored) if stored else None
             outcome = process_message(msg, state, now, settings.worker.recent_event_ids, rules, runtime.models)
-            runtime.metrics.count(msg.topic, outcome.status)
+            counted.append((msg.topic, outcome.status))
             if outcome.dead_letter is not None:
                 sends.append(
                     deadletter_topic.send(key=msg.key, value=outcome.dead_letter.model_dump_json().encode())
@@ -235,6 +236,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             os._exit(70)
         for uscc, state in touched.items():
             states[uscc.encode()] = state.model_dump_json().encode()
+        for topic, status in counted:  # counted once the batch's rows and states are stored
+            runtime.metrics.count(topic, status)
         if sends:
             await asyncio.gather(*sends)
         for value in alert_values:  # the live stream (SSE) once the producer has them
