@@ -295,20 +295,31 @@ def payroll_tax_mismatch(before: EnterpriseState | None, after: EnterpriseState,
 
 
 def missing_filings(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """VAT returns stopped while social-security filings continue."""
-    m = after.monthly
-    ss_last, vat_last = last_filed(m.headcount), last_filed(m.revenue)
-    if ss_last is None or vat_last is None:
+    """VAT returns stopped while the enterprise keeps issuing e-invoices.
+
+    Both arrive on the tax topic, in order for one enterprise, so the gap is measured within
+    one ordered stream (comparing with social-security filings would depend on how far the
+    consumer of the other topic has got).
+    """
+    m, inv = after.monthly, after.invoices
+    vat_last = last_filed(m.revenue)
+    if vat_last is None or inv.start is None or not inv.amount or m.first is None:
         return _off("missing_filings", after)
-    gap = (ss_last - 1) - vat_last  # VAT for month M is due in M+1
+    last_day = inv.start + timedelta(days=len(inv.amount) - 1)
+    if not any(inv.amount[-28:]):
+        return _off("missing_filings", after)
+    # VAT for month M is due by mid M+1: the month before the last invoice day must be filed
+    gap = (last_day.year * 12 + last_day.month - 1) - 1 - (m.first + vat_last)
+    if last_day.day <= 15:
+        gap -= 1
     if gap < cfg.missing_filings.months:
         return _off("missing_filings", after)
     name = _name(after)
     return _finding(
         "missing_filings", True, Severity.INFO,
-        (f"纳税申报中断：{name}", f"{name} 已连续 {gap} 个月未进行增值税申报，但仍在缴纳社保。"),
-        (f"Missing tax filings: {name}", f"{name} has filed no VAT return for {gap} months while still filing social security."),
-        {"months_missing": gap, "last_vat_period": m.period_of(vat_last)},
+        (f"纳税申报中断：{name}", f"{name} 已连续 {gap} 个月未进行增值税申报，但仍在开具发票。"),
+        (f"Missing tax filings: {name}", f"{name} has filed no VAT return for {gap} months while still issuing e-invoices."),
+        {"months_missing": gap, "last_vat_period": m.period_of(vat_last), "last_invoice_day": last_day.isoformat()},
     )  # fmt: skip
 
 

@@ -68,7 +68,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
     report = produce_all(settings, messages, rate=args.rate, label="simulating")
     out.print(f"produced {report.produced} events in {report.seconds:.1f}s ({report.produced / max(report.seconds, 1e-9):.0f}/s)")
-    return 0
+    return report.produced if getattr(args, "return_count", False) else 0
 
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:
@@ -173,6 +173,30 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _consumed(settings: Settings) -> int:
+    try:
+        with urllib.request.urlopen(f"{settings.web.base_url}/health", timeout=5) as resp:  # noqa: S310
+            return int(orjson.loads(resp.read())["counts"]["consumed"])
+    except (urllib.error.URLError, OSError, KeyError, ValueError):
+        return 0
+
+
+def _follow_worker(settings: Settings, target: int, timeout: float = 1800.0) -> None:
+    """A progress bar of the worker's consumed count until it reaches ``target``."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    deadline = time.monotonic() + timeout
+    with Progress(TextColumn("[bold]worker processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:  # fmt: skip
+        task = progress.add_task("worker", total=target)
+        while (done := _consumed(settings)) < target and time.monotonic() < deadline:
+            progress.update(task, completed=done)
+            time.sleep(1.0)
+        progress.update(task, completed=done)
+
+
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     if not broker.ready(settings.kafka.bootstrap_servers):
         console.print("starting the local Kafka broker …")
@@ -181,9 +205,11 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     pid = processes.start_worker(settings)
     sim = argparse.Namespace(
         enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=0.05,
-        truth=str(settings.worker.data_dir / "ground_truth.jsonl"), out=None, rate=None,
+        truth=str(settings.worker.data_dir / "ground_truth.jsonl"), out=None, rate=args.rate, return_count=True,
     )  # fmt: skip
-    _simulate(settings, sim)
+    before = _consumed(settings)
+    produced = _simulate(settings, sim)
+    _follow_worker(settings, before + produced)
     out.print(
         f"\n[bold]entbrain is running[/bold] (worker pid {pid}, broker {settings.kafka.bootstrap_servers})\n"
         f"  dashboard & API : {settings.web.base_url}/  ·  /health  ·  /metrics  ·  /api/alerts\n"
@@ -316,9 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--enterprises", type=int, default=300)
     demo.add_argument("--months", type=int, default=12)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--rate", type=float, default=2000.0, help="events/s, as they would arrive in operation")
     demo.set_defaults(handler=_demo)
     sub.add_parser("up", help="same as demo", parents=[], add_help=True).set_defaults(
-        handler=_demo, enterprises=300, months=12, seed=7
+        handler=_demo, enterprises=300, months=12, seed=7, rate=2000.0
     )
 
     enterprise = sub.add_parser("enterprise", help="the profile of one enterprise (企业画像)")

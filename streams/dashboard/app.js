@@ -32,6 +32,8 @@
     abnormal_operation: ["经营异常", "Abnormal operation"],
     missing_filings: ["漏报税", "Missing filings"],
     tax_credit_downgrade: ["纳税信用降级", "Credit downgrade"],
+    invoice_anomaly: ["开票序列异常", "Invoice series"],
+    peer_divergence: ["逆行业走势", "Against peers"],
     anomaly: ["指标异常", "Anomaly"],
   };
   const SEVERITY = { critical: ["严重", "Critical"], warning: ["警告", "Warning"], info: ["提示", "Info"] };

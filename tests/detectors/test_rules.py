@@ -109,12 +109,15 @@ def test_legal_representative_churn_counts_changes_within_twelve_months() -> Non
     assert "legal_rep_churn" not in fired(slow)
 
 
-def test_missing_filings_when_vat_stops_but_social_security_goes_on() -> None:
-    events = filings(STEADY[:4], [20] * 4)
-    for i, period in enumerate(months(3, start=5)):
-        events.append(social_security(U, f"late-s{i}", period, 20, occurred_at=f"{period}-20T09:00:00"))
-    assert "missing_filings" in fired(events)
-    assert "missing_filings" not in fired(filings(STEADY, [20] * 7))
+def test_missing_filings_when_vat_stops_but_invoicing_goes_on() -> None:
+    events = [registration(U, "r0"), vat(U, "v1", "2025-03", occurred_at="2025-04-10T09:00:00")]
+    days = [date(2025, 4, 1) + timedelta(days=d) for d in range(0, 95, 3)]
+    invoices_only = events + [invoice(U, f"i{i}", d.isoformat()) for i, d in enumerate(days)]
+    assert "missing_filings" in fired(invoices_only)
+    filed = list(invoices_only)
+    for i, period in enumerate(("2025-04", "2025-05")):
+        filed.insert(2 + 10 * (i + 1), vat(U, f"v-{period}", period, occurred_at=f"2025-0{5 + i}-10T09:00:00"))
+    assert "missing_filings" not in fired(filed)
 
 
 def test_tax_credit_downgrade_into_c_or_d() -> None:
