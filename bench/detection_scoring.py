@@ -19,7 +19,7 @@ from typing import Any
 EXPLAINS: dict[str, set[str]] = {
     "relocation": {"relocation"},
     "layoff": {"layoff", "relocation", "zombie"},
-    "tax_collapse": {"tax_collapse", "zombie", "payroll_tax_mismatch"},
+    "tax_collapse": {"tax_collapse", "zombie", "payroll_tax_mismatch", "abnormal_operation"},
     "zombie": {"zombie"},
     "social_security_arrears": {"social_security_arrears"},
     "payroll_tax_mismatch": {"payroll_tax_mismatch"},

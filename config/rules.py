@@ -44,7 +44,8 @@ class ChurnRule(_Rule):
 
 
 class MismatchRule(_Rule):
-    headcount_growth: float = Field(0.25, gt=0)
+    headcount_growth: float = Field(0.28, gt=0)
+    min_people: int = Field(3, ge=1)
     revenue_ratio: float = Field(0.45, gt=0, lt=1)
 
 

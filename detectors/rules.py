@@ -280,9 +280,11 @@ def payroll_tax_mismatch(before: EnterpriseState | None, after: EnterpriseState,
     if len(heads) < 4 or len(revenue) < 4:
         return _off("payroll_tax_mismatch", after)
     head_growth = heads[-1][1] / max(heads[-4][1], 1) - 1
+    added = heads[-1][1] - heads[-4][1]
     recent = revenue[-1][1]
     earlier = statistics.median(v for _, v in revenue[-4:-1])
-    if head_growth < rule.headcount_growth or earlier <= 0 or recent >= rule.revenue_ratio * earlier:
+    if (head_growth < rule.headcount_growth or added < rule.min_people or earlier <= 0
+            or recent >= rule.revenue_ratio * earlier):  # fmt: skip
         return _off("payroll_tax_mismatch", after)
     name = _name(after)
     return _finding(
