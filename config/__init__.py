@@ -26,13 +26,13 @@ from config.settings import (
 )
 
 __all__ = [
-    "DEFAULT_SCORING_PATH",
-    "DIMENSIONS",
-    "REPO_ROOT",
     "ClickHouseSettings",
     "Condition",
     "Criterion",
+    "DEFAULT_SCORING_PATH",
+    "DIMENSIONS",
     "KafkaSettings",
+    "REPO_ROOT",
     "ScoringConfig",
     "Settings",
     "SinkSettings",

@@ -8,4 +8,11 @@ from detectors.alerting import AlertContext, alert_id, transition
 from detectors.findings import Finding
 from detectors.rules import RULES, evaluate
 
-__all__ = ["RULES", "AlertContext", "Finding", "alert_id", "evaluate", "transition"]
+__all__ = [
+    "AlertContext",
+    "Finding",
+    "RULES",
+    "alert_id",
+    "evaluate",
+    "transition",
+]

@@ -15,11 +15,11 @@ from detectors.scoring.peers import PeerDistribution, PeerIndex
 from detectors.scoring.scorer import MODEL_VERSION, EnterpriseScorer, is_holdout, list_changes
 
 __all__ = [
-    "EXIT_STATUSES",
-    "MODEL_VERSION",
     "CheckpointError",
+    "EXIT_STATUSES",
     "EnterpriseScorer",
     "ExitRiskModel",
+    "MODEL_VERSION",
     "PeerDistribution",
     "PeerIndex",
     "SeriesForecaster",
