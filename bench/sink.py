@@ -99,10 +99,16 @@ def latency(samples: int) -> dict[str, float]:
     """Median and p90 seconds from produce to row visible, through a real worker."""
     from config import Settings
     from schemas import uscc_check_digit
+    from streams import broker
     from streams.harness import WorkerProcess, isolated_env, produce
 
+    settings = Settings()
+    started_broker = False
+    if not broker.ready(settings.kafka.bootstrap_servers):
+        broker.start(settings)
+        started_broker = True
     tmp = Path(tempfile.mkdtemp(prefix="entbrain-bench-latency-"))
-    env = isolated_env(tmp, Settings().kafka.bootstrap_servers)
+    env = isolated_env(tmp, settings.kafka.bootstrap_servers)
     worker = WorkerProcess(env, tmp / "worker.log").start()
     waits = []
     try:
@@ -121,6 +127,8 @@ def latency(samples: int) -> dict[str, float]:
             waits.append(time.perf_counter() - started)
     finally:
         worker.stop()
+        if started_broker:
+            broker.stop(settings)
     waits.sort()
     return {"latency_median_s": statistics.median(waits), "latency_p90_s": waits[int(0.9 * (len(waits) - 1))]}
 
