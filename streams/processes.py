@@ -33,10 +33,6 @@ def health_pid(settings: Settings, timeout: float = 1.0) -> int | None:
         return None
 
 
-def worker_healthy(settings: Settings, timeout: float = 1.0) -> bool:
-    return health_pid(settings, timeout) is not None
-
-
 def worker_pid(settings: Settings) -> int | None:
     try:
         pid = int(_pid_file(settings).read_text().strip())
