@@ -135,6 +135,10 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         duplicates by the state if they were applied).
         """
         loop_time = asyncio.get_running_loop().time()
+        recovering = bool(getattr(getattr(app.tables, "recovery", None), "in_recovery", False))
+        if app.rebalancing or recovering or not runtime.last_progress:
+            runtime.last_progress = loop_time  # the clock starts once partitions are settled
+            return
         if loop_time - runtime.last_progress < settings.worker.stall_seconds:
             return
         consumer = app.consumer
