@@ -112,15 +112,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         within = settings.sink.batch_max_seconds
         async for events in stream.take_events(batch_max, within=within):  # type: ignore[attr-defined]
             started = asyncio.get_running_loop().time()
-            # take_events() acks the whole batch in a ``finally`` when the agent is cancelled
-            # (worker shutdown), processed or not: finish the batch before letting the
-            # cancellation through, so no offset is committed for an unprocessed event.
-            batch = asyncio.ensure_future(_process_batch(events))
-            try:
-                await asyncio.shield(batch)
-            except asyncio.CancelledError:
-                await batch
-                raise
+            await _process_batch(events)
             loop_time = asyncio.get_running_loop().time()
             runtime.last_progress = loop_time
             runtime.metrics.batch_seconds.set(loop_time - started)
