@@ -63,10 +63,7 @@ def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAler
     from streams.produce import produce_all
 
     settings = Settings()
-    started_broker = False
-    if not broker.ready(settings.kafka.bootstrap_servers):
-        broker.start(settings)
-        started_broker = True
+    started_broker = broker.ensure_started(settings)
     tmp = Path(tempfile.mkdtemp(prefix="entbrain-bench-detection-"))
     env = isolated_env(tmp, settings.kafka.bootstrap_servers, partitions=4)
     env["ENTBRAIN_SINK__BATCH_MAX_SECONDS"] = "1.0"

@@ -103,10 +103,7 @@ def latency(samples: int) -> dict[str, float]:
     from streams.harness import WorkerProcess, isolated_env, produce
 
     settings = Settings()
-    started_broker = False
-    if not broker.ready(settings.kafka.bootstrap_servers):
-        broker.start(settings)
-        started_broker = True
+    started_broker = broker.ensure_started(settings)
     tmp = Path(tempfile.mkdtemp(prefix="entbrain-bench-latency-"))
     env = isolated_env(tmp, settings.kafka.bootstrap_servers)
     worker = WorkerProcess(env, tmp / "worker.log").start()

@@ -202,6 +202,14 @@ def start(settings: Settings, wait_seconds: float = 90.0) -> int:
     raise BrokerError(f"the broker did not become ready in {wait_seconds:.0f}s; see {paths.log_file}")
 
 
+def ensure_started(settings: Settings) -> bool:
+    """Start the local broker unless one already answers; True if this call started it."""
+    if ready(settings.kafka.bootstrap_servers):
+        return False
+    start(settings)
+    return True
+
+
 def stop(settings: Settings, grace_seconds: float = 30.0) -> bool:
     """Stop the broker by PID; return False if none was running."""
     paths = paths_for(settings)
