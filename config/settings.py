@@ -68,11 +68,18 @@ class WorkerSettings(_Section):
     data_dir: Path = REPO_ROOT / ".data" / "worker"
     table_store: str = "memory://"
     recent_event_ids: int = Field(default=64, ge=1)
-    stall_seconds: float = Field(default=15.0, gt=0)  # no progress this long with input waiting → re-seek
-    checkpoint_seconds: float = Field(default=30.0, gt=0)  # how often the online models are saved
-    # Fault injection for tests: exit hard right after the Nth ClickHouse flush, before the
-    # state write and the offset commit (0 = off).
-    crash_after_flushes: int = Field(default=0, ge=0)
+    # No progress this long with input waiting → re-seek to the committed offsets (0 = off).
+    stall_seconds: float = Field(default=30.0, ge=0)
+    # How often the online models are saved, in the commit protocol's step 3 (0 = every batch,
+    # so a crash re-derives exactly the outputs it had sent).
+    checkpoint_seconds: float = Field(default=0.0, ge=0)
+    # Event-time alignment of the co-partitioned inputs: longest wait for a lagging partition,
+    # and most records held per partition group before releasing without waiting.
+    align_max_idle_seconds: float = Field(default=2.0, ge=0)
+    align_max_held: int = Field(default=50_000, ge=1)
+    # Fault injection for tests: ``<failpoint>[@N]`` exits hard at that commit-protocol
+    # boundary of the N-th batch (streams/commit.py); empty = off.
+    failpoint: str = ""
 
 
 class WebSettings(_Section):

@@ -34,6 +34,12 @@ class WorkerMetrics:
         self.stalls = Counter(
             "entbrain_consumer_stalls", "Times the consumer was re-seeked after a stall", registry=self.registry
         )
+        self.held = Gauge(
+            "entbrain_aligner_held_records", "Input records held for event-time alignment", registry=self.registry
+        )
+        self.offset_gaps = Counter(
+            "entbrain_offset_gaps", "Input records skipped by the consumer and read again", registry=self.registry
+        )
         self._counts = {"consumed": 0, "applied": 0, "duplicate": 0, "dead_letter": 0}
 
     def count(self, topic: str, outcome: str) -> None:

@@ -58,6 +58,7 @@ class RawMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp: float | None = None  # the record's Kafka timestamp (seconds)
 
 
 @dataclass

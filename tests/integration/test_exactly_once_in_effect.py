@@ -109,7 +109,7 @@ def test_replay_and_fresh_reprocessing_leave_dashboard_results_unchanged(tmp_pat
 def test_a_crash_between_insert_and_commit_leaves_no_gap_and_no_duplicate(tmp_path: Path, kafka_bootstrap: str) -> None:
     env = isolated_env(tmp_path, kafka_bootstrap) | {
         "ENTBRAIN_SINK__BATCH_MAX_EVENTS": "40",
-        "ENTBRAIN_WORKER__CRASH_AFTER_FLUSHES": "2",
+        "ENTBRAIN_WORKER__FAILPOINT": "after_rows@2",
     }
     settings = settings_from(env)
     events = history()
@@ -119,8 +119,8 @@ def test_a_crash_between_insert_and_commit_leaves_no_gap_and_no_duplicate(tmp_pa
     crashing = WorkerProcess(env, tmp_path / "crash.log")
     crashing.start()
     assert crashing.proc is not None
-    assert crashing.proc.wait(90) == 70  # exited right after its second flush
-    survivor = WorkerProcess(env | {"ENTBRAIN_WORKER__CRASH_AFTER_FLUSHES": "0"}, tmp_path / "after.log")
+    assert crashing.proc.wait(90) == 70  # exited right after the rows of its second batch
+    survivor = WorkerProcess(env | {"ENTBRAIN_WORKER__FAILPOINT": ""}, tmp_path / "after.log")
     try:
         survivor.start()
         # every enterprise's last snapshot carries the number of events applied to it

@@ -30,10 +30,6 @@ def months(first: int, last: int) -> list[tuple[str, str, bytes]]:
     return out
 
 
-# Known intermittent failure (about half of full-suite runs here, rarely in isolation): after
-# the restart not all events reach ClickHouse. Kept running and reported, not skipped, until
-# the cause is found (see the closing note: Faust's ack-in-finally and consumer stall).
-@pytest.mark.xfail(strict=False, reason="intermittent: events missing in ClickHouse after a mid-stream restart")
 @pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM], ids=["kill", "term"])
 def test_state_continues_after_the_worker_is_stopped_mid_stream(
     tmp_path: Path, kafka_bootstrap: str, stop_signal: signal.Signals

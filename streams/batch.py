@@ -1,0 +1,94 @@
+"""One input batch through the pure pipeline, into what :func:`streams.commit.commit_batch` stores.
+
+:func:`process_batch` reads each enterprise's state once (from the table, or from earlier
+in the same batch), runs :func:`streams.pipeline.process_message` on every record in the
+order the aligner released them, adds the rows to the sink and collects the output
+messages and the states to write. It decides nothing itself and has no side effect but
+``sink.add``, so a crash anywhere before the commit leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from config import Settings
+from config.rules import RuleConfig
+from detectors.models import OnlineModels
+from schemas import EnterpriseState
+from sinks import ClickHouseSink
+from sinks.rows import Row
+from streams.commit import BatchOutputs
+from streams.pipeline import RawMessage, process_message
+
+
+@dataclass(frozen=True)
+class OutputTopics:
+    """The output topics, as whatever handle the caller sends with."""
+
+    scores: Any
+    alerts: Any
+    lists: Any
+    deadletter: Any
+
+
+@dataclass
+class ProcessedBatch:
+    outputs: BatchOutputs = field(default_factory=BatchOutputs)
+    counted: list[tuple[str, str]] = field(default_factory=list)  # (topic, outcome)
+    alert_values: list[bytes] = field(default_factory=list)
+    alert_states: list[str] = field(default_factory=list)
+
+
+def process_batch(
+    records: Iterable[tuple[RawMessage, Any]],
+    load_state: Callable[[bytes], bytes | None],
+    sink: ClickHouseSink,
+    topics: OutputTopics,
+    settings: Settings,
+    rules: RuleConfig,
+    models: OnlineModels,
+    now: datetime,
+) -> ProcessedBatch:
+    """Run every ``(message, event)`` of the batch; ``event`` is only carried to the outputs."""
+    batch = ProcessedBatch()
+    out = batch.outputs
+    touched: dict[str, EnterpriseState] = {}
+    snapshots: dict[str, Row] = {}
+    keep_ids = settings.worker.recent_event_ids
+    for msg, event in records:
+        out.events.append(event)
+        uscc = msg.key.decode("utf-8", errors="replace") if msg.key else None
+        state = touched.get(uscc) if uscc else None
+        if state is None and uscc:
+            stored = load_state(uscc.encode())
+            state = EnterpriseState.model_validate_json(stored) if stored else None
+        # Time is the record's own (its Kafka timestamp), so a re-read derives the same outputs.
+        at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else now
+        outcome = process_message(msg, state, at, keep_ids, rules, models)
+        batch.counted.append((msg.topic, outcome.status))
+        if outcome.dead_letter is not None:
+            out.messages.append((topics.deadletter, msg.key, outcome.dead_letter.model_dump_json().encode()))
+        if outcome.state is not None and outcome.uscc is not None:
+            touched[outcome.uscc] = outcome.state
+        key = outcome.uscc.encode() if outcome.uscc is not None else None
+        if outcome.score is not None:
+            out.messages.append((topics.scores, key, outcome.score.model_dump_json().encode()))
+        for change in outcome.list_changes:
+            out.messages.append((topics.lists, change.uscc.encode(), change.model_dump_json().encode()))
+        for alert in outcome.alerts:
+            value = alert.model_dump_json().encode()
+            batch.alert_values.append(value)
+            batch.alert_states.append(alert.state.value)
+            out.messages.append((topics.alerts, alert.uscc.encode(), value))
+        for table, row in outcome.rows:
+            if table == "enterprise_snapshot":
+                snapshots[row["uscc"]] = row
+            else:
+                sink.add(table, row)
+    for row in snapshots.values():
+        sink.add("enterprise_snapshot", row)
+    out.states = {uscc.encode(): state.model_dump_json().encode() for uscc, state in touched.items()}
+    return batch

@@ -1,0 +1,120 @@
+"""The commit protocol of one input batch — written down once, here.
+
+:func:`commit_batch` makes a processed batch durable in four steps, in this order:
+
+1. **Rows**: the batch's ClickHouse rows are flushed (idempotent tables: ReplacingMergeTree
+   keyed by the identity of what they hold, so a re-insert collapses).
+2. **Outputs**: every output message of the batch — alerts, scores, list changes, dead
+   letters — is produced **and acknowledged by the broker** (the producer is flushed).
+3. **State**: the enterprise states are written to the Faust table and the changelog is
+   flushed; the online models are checkpointed when one is due.
+4. **Offsets**: the batch's input events are acknowledged and their offsets committed.
+
+A crash between two steps leaves the state of the previous batch, so the restarted worker
+reads the batch again and re-derives the same rows (collapsed by their keys) and the same
+output messages (same ``alert_id``, same ``version``, same bytes): a consumer of
+``enterprise.alerts`` keeps the first message of each ``(alert_id, version)`` and drops
+the identical repeats. A crash after step 3 finds the batch's events in the states'
+recent event ids: they count as duplicates and derive nothing.
+
+Failpoints (testing only, off by default): ``ENTBRAIN_WORKER__FAILPOINT=<name>[@N]`` exits
+the process hard (``os._exit``, like a SIGKILL) at the named boundary of the N-th batch
+(default the first): ``after_rows``, ``after_outputs``, ``after_state``, ``before_commit``
+(``after_state`` is before the changelog flush, ``before_commit`` after it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FAILPOINTS = ("after_rows", "after_outputs", "after_state", "before_commit")
+FAILPOINT_EXIT_CODE = 70
+
+
+@dataclass(frozen=True)
+class Failpoint:
+    """Where (and at which batch) to die; ``Failpoint.parse("")`` never fires."""
+
+    name: str = ""
+    batch: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Failpoint:
+        """``"after_rows@3"`` → die after the rows of the third batch.
+
+        >>> Failpoint.parse("after_outputs@2")
+        Failpoint(name='after_outputs', batch=2)
+        >>> Failpoint.parse("")
+        Failpoint(name='', batch=1)
+        """
+        if not text:
+            return cls()
+        name, _, nth = text.partition("@")
+        if name not in FAILPOINTS:
+            raise ValueError(f"unknown failpoint {name!r}; known: {', '.join(FAILPOINTS)}")
+        return cls(name, int(nth) if nth else 1)
+
+    def check(self, name: str, batch: int) -> None:
+        if name == self.name and batch == self.batch:
+            log.warning("failpoint %s reached at batch %d: exiting", name, batch)
+            logging.shutdown()
+            os._exit(FAILPOINT_EXIT_CODE)
+
+
+@dataclass
+class BatchOutputs:
+    """What a processed batch must make durable (see the module's protocol)."""
+
+    messages: list[tuple[Any, bytes | None, bytes]] = field(default_factory=list)  # (topic, key, value)
+    states: dict[bytes, bytes] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)  # the input events to acknowledge
+
+
+@dataclass
+class CommitPorts:
+    """The side effects the protocol orders; each is one awaitable call."""
+
+    flush_rows: Callable[[], Awaitable[int]]
+    send: Callable[[Any, bytes | None, bytes], Awaitable[Any]]
+    flush_producer: Callable[[], Awaitable[None]]
+    write_state: Callable[[bytes, bytes], None]
+    checkpoint_models: Callable[[], Awaitable[None]]
+    ack: Callable[[Any], Awaitable[Any]]
+    commit_offsets: Callable[[], Awaitable[Any]]
+
+
+async def commit_batch(outputs: BatchOutputs, ports: CommitPorts, failpoint: Failpoint, batch: int) -> int:
+    """Make one processed batch durable: rows → outputs → state → offsets. Returns rows written."""
+    written = await ports.flush_rows()  # 1
+    failpoint.check("after_rows", batch)
+    await _send_all(ports, outputs.messages)  # 2
+    await ports.flush_producer()
+    failpoint.check("after_outputs", batch)
+    for key, value in outputs.states.items():  # 3
+        ports.write_state(key, value)
+    failpoint.check("after_state", batch)
+    await ports.flush_producer()
+    await ports.checkpoint_models()
+    failpoint.check("before_commit", batch)
+    for event in outputs.events:  # 4
+        await ports.ack(event)
+    await ports.commit_offsets()
+    return written
+
+
+async def _send_all(ports: CommitPorts, messages: Iterable[tuple[Any, bytes | None, bytes]]) -> None:
+    pending = [ports.send(topic, key, value) for topic, key, value in messages]
+    if not pending:
+        return
+    delivered = await asyncio.gather(*pending)
+    # ``send`` hands back the producer's delivery futures: wait for the broker's acks.
+    waits = [fut for fut in delivered if isinstance(fut, asyncio.Future)]
+    if waits:
+        await asyncio.gather(*waits)
