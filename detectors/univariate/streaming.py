@@ -234,6 +234,8 @@ class _State:
         self.bank = NeighbourBank(model.window, model.bank_size, gap=model.window)
         self.distances = SortedWindow(model.history)
         self.recent: deque[float] = deque(maxlen=model.window)
+        # The same last ``window`` values as an array (oldest first) for the embedding.
+        self.tail = np.zeros(model.window)
         # Monotone deque of (row, novelty): the maximum novelty of the last peak_span rows.
         self.peaks: deque[tuple[int, float]] = deque()
         self.quiet = 0
@@ -256,8 +258,8 @@ class _State:
     def _distance(self, value: float) -> float | None:
         if len(self.recent) < self.bank.dim or self.bank.filled == 0:
             return None
-        vector = np.fromiter(self.recent, float, len(self.recent))
-        vector = np.roll(vector, -1)
+        vector = np.empty(self.bank.dim)
+        vector[:-1] = self.tail[1:]
         vector[-1] = value
         return self.bank.distance(vector)
 
@@ -277,8 +279,10 @@ class _State:
             self.quiet = model.refractory
         self.extremes.update(value)
         self.recent.append(value)
+        self.tail[:-1] = self.tail[1:]
+        self.tail[-1] = value
         if len(self.recent) == model.window:
-            self.bank.add(np.fromiter(self.recent, float, model.window))
+            self.bank.add(self.tail.copy())
 
 
 def _single_value(x: dict[base.typing.FeatureName, Any]) -> float:
