@@ -159,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with console.status(f"{len(configs)} configurations × {len(files)} files"):
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs) as pool:
-                done = list(pool.map(_run_config, configs, *zip(*[(str(args.data), files)] * len(configs))))
+                n = len(configs)
+                done = list(pool.map(_run_config, configs, [str(args.data)] * n, [files] * n))
         else:
             done = [_run_config(c, str(args.data), files) for c in configs]
     runs = [d[0] for d in done]
@@ -178,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for p in profiles:
         table.add_column(f"{p.name} raw", justify="right")
     for f in folds:
-        table.add_row(f.held_out, str(f.held_out_windows), _describe(configs[f.config]), *(f"{r:.2f}" for r in f.held_out_raw))
+        row = (f.held_out, str(f.held_out_windows), _describe(configs[f.config]))
+        table.add_row(*row, *(f"{r:.2f}" for r in f.held_out_raw))
     console.print(table)
     summary = Table(title="NAB scores")
     summary.add_column("")

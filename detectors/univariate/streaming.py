@@ -115,8 +115,8 @@ _SPREAD_FLOOR = 1e-4
 class StreamingDetector(base.AnomalyDetector):
     """Univariate streaming anomaly detector (score in ``[0, 1)``, higher = more anomalous).
 
-    ``x`` must hold exactly one numeric feature (its name does not matter; the single value
-    is taken). Score first, then learn. Memory is bounded: ``bank_size * window`` floats for
+    ``x`` holds one numeric feature (its name does not matter; the single value is taken),
+    or none when the value is missing on that row (scored 0.0, not learnt). Score first, then learn. Memory is bounded: ``bank_size * window`` floats for
     the neighbour bank and a few rings of at most ``history`` floats.
 
     Parameters
@@ -195,15 +195,26 @@ class StreamingDetector(base.AnomalyDetector):
         yield {"window": 4, "bank_size": 200, "history": 300, "min_history": 50, "warm_up": 50}
 
     def score_one(self, x: dict[base.typing.FeatureName, Any]) -> float:
-        """Score of ``x`` against what has been learnt so far (nothing is stored)."""
+        """Score of ``x`` against what has been learnt so far (nothing is stored).
+
+        An empty ``x`` (the feature is missing on this row) scores 0.0.
+        """
         value = _single_value(x)
+        if value is None:
+            self._last = {}
+            return 0.0
         parts = self._evaluate(value)
         self._last = parts
         return float(parts["score"])
 
     def learn_one(self, x: dict[base.typing.FeatureName, Any]) -> None:
-        """Learn ``x`` (reuses the evaluation of a preceding ``score_one`` of the same x)."""
+        """Learn ``x`` (reuses the evaluation of a preceding ``score_one`` of the same x).
+
+        An empty ``x`` is skipped: nothing is learnt.
+        """
         value = _single_value(x)
+        if value is None:
+            return
         parts = self._evaluate(value)
         if self._state is None:
             self._state = _State(self)
@@ -301,7 +312,9 @@ class _State:
             self.bank.add(self.tail.copy())
 
 
-def _single_value(x: dict[base.typing.FeatureName, Any]) -> float:
+def _single_value(x: dict[base.typing.FeatureName, Any]) -> float | None:
+    if not x:
+        return None
     if len(x) != 1:
         raise ValueError(f"StreamingDetector takes one feature, got {len(x)}: {sorted(map(str, x))}")
     return float(next(iter(x.values())))
