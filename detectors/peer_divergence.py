@@ -19,7 +19,8 @@ from typing import Any
 from river import base, stats
 
 from detectors.findings import Finding
-from schemas import EnterpriseState, Severity
+from schemas import EnterpriseState
+from schemas.alert_catalogue import CATALOGUE, AlertType
 
 FEATURE = "revenue_3m_growth"
 
@@ -110,7 +111,8 @@ class PeerDivergence(base.AnomalyDetector):
     def _finding(self, state: EnterpriseState, key: str, growth: float, mean: float, z: float) -> Finding:
         name = state.name or state.uscc
         return Finding(
-            alert_type="peer_divergence", active=True, rule="peer_divergence", severity=Severity.WARNING,
+            alert_type=AlertType.PEER_DIVERGENCE.value, active=True, rule="peer_divergence",
+            severity=CATALOGUE[AlertType.PEER_DIVERGENCE].severity,
             title_zh=f"逆行业走势：{name}", title_en=f"Against its peers: {name}",
             explanation_zh=f"{name} 近三个月销售额变化 {growth:+.0%}，而同行业（{key} 门类）平均 {mean:+.0%}（{z:.1f} 个标准差）。",
             explanation_en=f"{name}'s 3-month revenue changed {growth:+.0%} while its industry (section {key}) "
