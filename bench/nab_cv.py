@@ -54,10 +54,12 @@ __all__ = [
     "select",
 ]
 
-#: The small grid searched in every fold, fixed before any cross-validated figure was
-#: seen: how much of the detector's own distance distribution counts as usual (the upper
-#: quantile that is the novelty's unit) and how long a detection silences the next ones.
-#: Nothing per series; the alert level is NAB's threshold in effect and is left to it.
+#: The small grid searched in every fold: how much of the detector's own distance
+#: distribution counts as usual (the upper quantile that is the novelty's unit) and how
+#: long a detection silences the next ones. Nothing per series; the alert level is NAB's
+#: threshold in effect and is left to it. The grid was picked after single-parameter
+#: variants had been cross-validated (see the detector's docstring), so the figure it gives
+#: is not free of selection either.
 GRID: Mapping[str, Sequence[Any]] = {
     "quantile": (0.98, 0.99, 0.995),
     "refractory": (10, 20),
