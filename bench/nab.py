@@ -6,7 +6,8 @@ Usage::
         --windows /work/shared/nab/labels/combined_windows.json \\
         --results /tmp/nab-results [--profiles FILE] [--json FILE] [--baseline]
 
-Every ``<category>/<name>.csv`` below ``--data`` is streamed row by row through a fresh
+``--cv`` runs the leave-one-category-out cross-validation of :mod:`bench.nab_cv` instead
+(``--results`` is then not written). Every ``<category>/<name>.csv`` below ``--data`` is streamed row by row through a fresh
 detector (score, then learn); the scores are written in NAB's results layout
 ``<results>/<detector>/<category>/<detector>_<name>.csv`` and then scored with
 :mod:`bench.nab_scoring`. ``--baseline`` also runs a plain Gaussian z-score detector
@@ -48,7 +49,7 @@ from bench.nab_scoring import (
 )
 from detectors.univariate import StreamingDetector
 
-__all__ = ["GaussianBaseline", "SeriesRun", "main", "run_series"]
+__all__ = ["GaussianBaseline", "SeriesRun", "main", "run_series", "run_series_with"]
 
 DETECTORS: dict[str, Callable[[], base.AnomalyDetector]] = {}
 
@@ -101,8 +102,16 @@ def load_series(path: Path) -> tuple[list[str], npt.NDArray[np.float64]]:
 
 def run_series(detector: str, data_dir: str, relative: str) -> SeriesRun:
     """Stream one file through a fresh detector: score each row, then learn it."""
+    return _stream(detector, DETECTORS[detector](), data_dir, relative)
+
+
+def run_series_with(params: dict[str, Any], data_dir: str, relative: str) -> SeriesRun:
+    """Like :func:`run_series` for a :class:`StreamingDetector` with ``params``."""
+    return _stream("entbrain", StreamingDetector(**params), data_dir, relative)
+
+
+def _stream(detector: str, model: base.AnomalyDetector, data_dir: str, relative: str) -> SeriesRun:
     _, values = load_series(Path(data_dir) / relative)
-    model = DETECTORS[detector]()
     scores = np.empty(len(values))
     start = time.perf_counter()
     for i, value in enumerate(values.tolist()):
@@ -157,7 +166,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", action="store_true", help="also score a Gaussian baseline")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (timing is noisier)")
     parser.add_argument("--per-file", action="store_true", help="print per-file standard scores")
+    parser.add_argument("--cv", action="store_true", help="leave-one-category-out cross-validation (bench.nab_cv)")
     args = parser.parse_args(argv)
+    if args.cv:
+        from bench import nab_cv
+
+        forwarded = ["--data", str(args.data), "--windows", str(args.windows), "--jobs", str(args.jobs)]
+        forwarded += ["--profiles", str(args.profiles)] if args.profiles else []
+        return nab_cv.main(forwarded + (["--json", str(args.json)] if args.json else []))
 
     console = Console(width=max(Console().width, 120))
     profiles = load_profiles(args.profiles) if args.profiles else _default_profiles(args.windows)

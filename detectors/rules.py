@@ -3,7 +3,8 @@ one event, each explained in one sentence.
 
 Every rule returns a :class:`Finding`: ``active`` when its condition holds now, inactive
 otherwise (the alert lifecycle resolves an open alert on an inactive finding and ignores
-the rest). Thresholds come from ``config/rules.yaml`` (:class:`config.rules.RuleConfig`).
+the rest). Labels and usual severities come from the alert catalogue
+(:mod:`schemas.alert_catalogue`); thresholds come from ``config/rules.yaml`` (:class:`config.rules.RuleConfig`).
 VAT for a month is filed in the following month, so revenue rules look at the latest month
 that has a VAT filing.
 """
@@ -21,6 +22,7 @@ from config.rules import RuleConfig
 from detectors.features import last_filed
 from detectors.findings import Finding
 from schemas import EnterpriseState, Severity
+from schemas.alert_catalogue import CATALOGUE, AlertType
 
 Rule = Callable[[EnterpriseState | None, EnterpriseState, RuleConfig], Finding]
 
@@ -42,21 +44,9 @@ def _finding(
     )  # fmt: skip
 
 
-LABELS: dict[str, tuple[str, str]] = {
-    "relocation": ("迁出园区", "relocation out of the park"),
-    "enterprise_exit": ("企业退出", "enterprise exit"),
-    "abnormal_operation": ("经营异常", "abnormal-operation listing"),
-    "legal_rep_churn": ("法定代表人频繁变更", "legal-representative churn"),
-    "layoff": ("参保人数骤降", "layoffs"),
-    "tax_collapse": ("税收骤降", "tax collapse"),
-    "zombie": ("疑似僵尸企业", "zombie enterprise"),
-    "social_security_arrears": ("社保欠缴", "social-security arrears"),
-    "payroll_tax_mismatch": ("用工与纳税背离", "payroll-tax mismatch"),
-    "missing_filings": ("纳税申报中断", "missing tax filings"),
-    "tax_credit_downgrade": ("纳税信用降级", "tax credit downgrade"),
-    "invoice_spike": ("开票激增", "e-invoice spike"),
-    "invoice_drop": ("开票骤减", "e-invoice drop"),
-}
+def _usual(alert_type: str) -> Severity:
+    """The catalogue's usual severity (an unknown alert type raises: every type is catalogued)."""
+    return CATALOGUE[AlertType(alert_type)].severity
 
 
 _INACTIVE: dict[str, Finding] = {}
@@ -72,12 +62,12 @@ def _off(alert_type: str, after: EnterpriseState) -> Finding:
 
 def resolution(alert_type: str, after: EnterpriseState) -> Finding:
     """An inactive finding with the text of a resolved alert."""
-    zh, en = LABELS.get(alert_type, (alert_type, alert_type))
+    entry = CATALOGUE[AlertType(alert_type)]
     name = _name(after)
     return Finding(
         alert_type=alert_type, active=False, rule=alert_type, severity=Severity.INFO,
-        title_zh=f"已解除：{zh}：{name}", title_en=f"Resolved: {en}: {name}",
-        explanation_zh=f"{name} 的「{zh}」条件已不再成立。", explanation_en=f"The {en} condition no longer holds for {name}.",
+        title_zh=f"已解除：{entry.label_zh}：{name}", title_en=f"Resolved: {entry.label_en}: {name}",
+        explanation_zh=entry.resolution_zh(name), explanation_en=entry.resolution_en(name),
     )  # fmt: skip
 
 
@@ -114,7 +104,7 @@ def relocation(before: EnterpriseState | None, after: EnterpriseState, cfg: Rule
     corroborated = len(signals) >= 2 or (drop is not None and drop >= 0.3)
     name = _name(after)
     return _finding(
-        "relocation", True, Severity.CRITICAL if corroborated else Severity.WARNING,
+        "relocation", True, Severity.CRITICAL if corroborated else _usual("relocation"),
         (f"企业迁出园区：{name}", f"{name} 的登记信息显示已迁出园区（{'、'.join(signals)}），区划代码 {after.district_code}。"),
         (f"Relocation out of the park: {name}",
          f"{name} has left the park according to the business register ({', '.join(signals)}); district {after.district_code}."),
@@ -130,7 +120,7 @@ def enterprise_exit(before: EnterpriseState | None, after: EnterpriseState, cfg:
         return _off("enterprise_exit", after)
     name, zh = _name(after), _STATUS_ZH[after.status]
     return _finding(
-        "enterprise_exit", True, Severity.CRITICAL,
+        "enterprise_exit", True, _usual("enterprise_exit"),
         (f"企业{zh}：{name}", f"{name} 的登记状态为「{zh}」。"),
         (f"Enterprise {after.status}: {name}", f"{name} is {after.status} according to the business register."),
         {"status": after.status},
@@ -143,7 +133,7 @@ def abnormal_operation(before: EnterpriseState | None, after: EnterpriseState, c
         return _off("abnormal_operation", after)
     name = _name(after)
     return _finding(
-        "abnormal_operation", True, Severity.WARNING,
+        "abnormal_operation", True, _usual("abnormal_operation"),
         (f"列入经营异常名录：{name}", f"{name} 被列入经营异常名录。"),
         (f"Abnormal-operation listing: {name}", f"{name} was put on the abnormal-operation list."),
         {"status": after.status},
@@ -161,7 +151,7 @@ def legal_rep_churn(before: EnterpriseState | None, after: EnterpriseState, cfg:
         return _off("legal_rep_churn", after)
     name = _name(after)
     return _finding(
-        "legal_rep_churn", True, Severity.WARNING,
+        "legal_rep_churn", True, _usual("legal_rep_churn"),
         (f"法定代表人频繁变更：{name}", f"{name} 在 {rule.months} 个月内变更法定代表人 {len(window)} 次。"),
         (f"Legal-representative churn: {name}",
          f"{name} changed its legal representative {len(window)} times within {rule.months} months."),
@@ -182,7 +172,7 @@ def layoff(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConf
     share = 1 - now / reference
     name, period = _name(after), after.monthly.period_of(position)
     return _finding(
-        "layoff", True, Severity.CRITICAL if share >= 0.5 else Severity.WARNING,
+        "layoff", True, Severity.CRITICAL if share >= 0.5 else _usual("layoff"),
         (f"参保人数骤降：{name}", f"{name} {period} 参保人数 {now} 人，较前期最高 {reference} 人下降 {share:.0%}。"),
         (f"Layoffs: {name}", f"{name} insured {now} employees in {period}, {share:.0%} fewer than the recent high of {reference}."),
         {"period": period, "headcount": now, "reference_headcount": reference, "drop": round(share, 3)},
@@ -215,7 +205,7 @@ def tax_collapse(before: EnterpriseState | None, after: EnterpriseState, cfg: Ru
     ratio = revenue / expected[0]
     name, period = _name(after), after.monthly.period_of(position)
     return _finding(
-        "tax_collapse", True, Severity.CRITICAL if ratio < 0.15 else Severity.WARNING,
+        "tax_collapse", True, Severity.CRITICAL if ratio < 0.15 else _usual("tax_collapse"),
         (f"税收骤降：{name}", f"{name} {period} 申报销售额 {revenue:,} 元，仅为预期 {expected[0]:,.0f} 元的 {ratio:.0%}。"),
         (f"Tax collapse: {name}",
          f"{name} declared sales of {revenue:,} CNY for {period}, {ratio:.0%} of the expected {expected[0]:,.0f} CNY ({expected[1]})."),
@@ -240,7 +230,7 @@ def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConf
             return _off("zombie", after)
     name = _name(after)
     return _finding(
-        "zombie", True, Severity.WARNING,
+        "zombie", True, _usual("zombie"),
         (f"疑似僵尸企业：{name}", f"{name} 连续零申报，参保 {heads[-1][1]} 人，近 {rule.quiet_invoice_days} 天无开票。"),
         (f"Zombie enterprise: {name}",
          f"{name} files zero revenue with {heads[-1][1]} insured employees and no invoices in {rule.quiet_invoice_days} days."),
@@ -266,7 +256,7 @@ def social_security_arrears(before: EnterpriseState | None, after: EnterpriseSta
         return _off("social_security_arrears", after)
     name, period = _name(after), m.period_of(position)
     return _finding(
-        "social_security_arrears", True, Severity.WARNING,
+        "social_security_arrears", True, _usual("social_security_arrears"),
         (f"社保欠缴：{name}", f"{name} 截至 {period} 欠缴社保 {arrears:,} 元。"),
         (f"Social-security arrears: {name}", f"{name} owes {arrears:,} CNY of social-security contributions as of {period}."),
         {"period": period, "arrears": arrears, "paid": paid, "ratio": round(ratio, 3), "growing": growing},
@@ -288,7 +278,7 @@ def payroll_tax_mismatch(before: EnterpriseState | None, after: EnterpriseState,
         return _off("payroll_tax_mismatch", after)
     name = _name(after)
     return _finding(
-        "payroll_tax_mismatch", True, Severity.WARNING,
+        "payroll_tax_mismatch", True, _usual("payroll_tax_mismatch"),
         (f"用工与纳税背离：{name}", f"{name} 参保人数增长 {head_growth:.0%}，而申报销售额降至前期的 {recent / earlier:.0%}。"),
         (f"Payroll-tax mismatch: {name}",
          f"{name} grew its insured headcount by {head_growth:.0%} while declared sales fell to {recent / earlier:.0%} of before."),
@@ -318,7 +308,7 @@ def missing_filings(before: EnterpriseState | None, after: EnterpriseState, cfg:
         return _off("missing_filings", after)
     name = _name(after)
     return _finding(
-        "missing_filings", True, Severity.INFO,
+        "missing_filings", True, _usual("missing_filings"),
         (f"纳税申报中断：{name}", f"{name} 已连续 {gap} 个月未进行增值税申报，但仍在开具发票。"),
         (f"Missing tax filings: {name}", f"{name} has filed no VAT return for {gap} months while still issuing e-invoices."),
         {"months_missing": gap, "last_vat_period": m.period_of(vat_last), "last_invoice_day": last_day.isoformat()},
@@ -333,7 +323,7 @@ def tax_credit_downgrade(before: EnterpriseState | None, after: EnterpriseState,
     name = _name(after)
     previous = before.credit_grade if before is not None else None
     return _finding(
-        "tax_credit_downgrade", True, Severity.WARNING,
+        "tax_credit_downgrade", True, _usual("tax_credit_downgrade"),
         (f"纳税信用降级：{name}", f"{name} 纳税信用等级为 {after.credit_grade}（此前 {previous or '未知'}）。"),
         (f"Tax credit downgrade: {name}", f"{name} has tax credit grade {after.credit_grade} (before: {previous or 'unknown'})."),
         {"grade": after.credit_grade, "previous": previous},
@@ -411,7 +401,7 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
     zh_word, en_word = ("激增", "spike") if kind == "invoice_spike" else ("骤减", "drop")
     n = len(recent)
     return _finding(
-        kind, True, Severity.WARNING,
+        kind, True, _usual(kind),
         (f"开票{zh_word}：{name}", f"{name} 近 {n} 个工作日开票 {seen_count} 张、{seen_amount:,} 元，"
                                    f"常态约 {expected_count:.1f} 张、{expected_amount:,.0f} 元（{ratio:.1f} 倍）。"),
         (f"E-invoice {en_word}: {name}",

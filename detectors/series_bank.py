@@ -18,7 +18,7 @@ from typing import Any
 from detectors.calibration import AlertBudget
 from detectors.findings import Finding
 from detectors.univariate import StreamingDetector
-from schemas import Severity
+from schemas.alert_catalogue import CATALOGUE, AlertType
 
 DETECTOR_PARAMS: dict[str, Any] = {
     "window": 7, "bank_size": 120, "history": 120, "min_history": 30,
@@ -61,7 +61,8 @@ class SeriesDetectorBank:
         zh = {"spike": "异常偏高", "drop": "异常偏低", "unusual pattern": "形态异常"}[direction]
         threshold = self.budget.threshold("invoice_amount")
         return Finding(
-            alert_type="invoice_anomaly", active=True, rule="streaming_detector", severity=Severity.INFO,
+            alert_type=AlertType.INVOICE_ANOMALY.value, active=True, rule="streaming_detector",
+            severity=CATALOGUE[AlertType.INVOICE_ANOMALY].severity,
             title_zh=f"开票序列异常：{name}", title_en=f"Unusual e-invoice series: {name}",
             explanation_zh=f"{name} {day} 开票 {amount:,.0f} 元，{zh}（流式检测得分 {score:.3f}，阈值 {threshold:.3f}）。",
             explanation_en=f"{name} invoiced {amount:,.0f} CNY on {day}: {direction} for its own series "

@@ -27,6 +27,7 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 from faust.web import Request, Response, View
 
+from schemas.alert_catalogue import catalogue_document
 from streams.alert_stream import AlertBroadcaster, parse_last_event_id
 
 if TYPE_CHECKING:
@@ -208,6 +209,11 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
     class Static(View):
         async def get(self, request: Request, name: str) -> Response:  # type: ignore[override]
             return await asset(self, name, "no-cache")
+
+    @app.page("/api/alert-types")
+    class AlertTypes(View):
+        async def get(self, request: Request) -> Response:
+            return _json(self, catalogue_document())
 
     @app.page("/api/dashboard/{panel}")
     class Panel(View):

@@ -2,8 +2,9 @@
 
 Contract of every detector exported here:
 
-* ``score_one(x) -> float`` then ``learn_one(x)`` per event; ``x`` is a dict holding exactly
-  one numeric feature (any name; the single value is taken). Scoring never changes state.
+* ``score_one(x) -> float`` then ``learn_one(x)`` per event; ``x`` is a dict holding one
+  numeric feature (any name; the single value is taken), or nothing when the value is
+  missing (scored 0.0, not learnt). Scoring never changes state.
 * Scores lie in ``[0, 1]``, higher is more anomalous, and are comparable across series (one
   threshold serves every stream); a detector still warming up returns ``0.0``.
 * Memory is bounded by the hyperparameters (fixed-size rings and arrays, nothing grows

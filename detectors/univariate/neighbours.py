@@ -43,6 +43,10 @@ class NeighbourBank:
         self.size = size
         self.gap = gap
         self._bank: npt.NDArray[np.float64] = np.zeros((size, dim))
+        self._norms: npt.NDArray[np.float64] = np.zeros(size)
+        # Values are stored relative to the first one seen, which keeps the expanded form of
+        # the squared distance below free of cancellation on series far from zero.
+        self._origin: float | None = None
         self._filled = 0
         self._head = 0
         self._pending: deque[npt.NDArray[np.float64]] = deque()
@@ -54,16 +58,22 @@ class NeighbourBank:
 
     def distance(self, vector: npt.NDArray[np.float64]) -> float:
         """Euclidean distance (per dimension, RMS) from ``vector`` to its nearest neighbour."""
-        if self._filled == 0:
+        if self._filled == 0 or self._origin is None:
             return 0.0
-        diff = self._bank[: self._filled] - vector
-        best = float(np.einsum("ij,ij->i", diff, diff).min())
+        # |b - v|^2 = |b|^2 - 2 b.v + |v|^2: one matrix-vector product instead of a difference.
+        query = vector - self._origin
+        squared = self._norms[: self._filled] - 2.0 * (self._bank[: self._filled] @ query)
+        best = max(float(squared.min()) + float(query @ query), 0.0)
         return (best / self.dim) ** 0.5
 
     def add(self, vector: npt.NDArray[np.float64]) -> None:
         """Queue ``vector``; it becomes searchable after ``gap`` further additions."""
-        self._pending.append(vector)
+        if self._origin is None:
+            self._origin = float(vector[0])
+        self._pending.append(vector - self._origin)
         if len(self._pending) > self.gap:
-            self._bank[self._head] = self._pending.popleft()
+            stored = self._pending.popleft()
+            self._bank[self._head] = stored
+            self._norms[self._head] = float(stored @ stored)
             self._head = (self._head + 1) % self.size
             self._filled = min(self._filled + 1, self.size)

@@ -1,7 +1,7 @@
 """StreamingDetector: range exceedance + nearest-neighbour novelty, with a refractory period.
 
-Design (tuned once on our 41-file NAB corpus; one parameter set for every series)
--------------------------------------------------------------------------------
+Design (one parameter set for every series)
+-------------------------------------------
 Two evidence channels are computed for each value before it is learnt:
 
 ``range``
@@ -28,7 +28,24 @@ without piles at exactly 1.0. :meth:`StreamingDetector.explain` returns every co
 Only the value is used (never the timestamp or the file), and nothing depends on the
 length of the series.
 
-Tried on NAB and dropped (standard-profile score of the variant vs. ~72.6 kept):
+How well it generalises (leave-one-category-out, ``python -m bench.nab_cv``)
+---------------------------------------------------------------------------
+The parameters were first tuned on all 41 NAB files we hold (72.6 / 68.8 / 75.5 standard /
+low-FP / low-FN in-sample). On the full 58-file corpus the same detector scored 68.0 /
+59.6 / 72.7: in-sample figures overstate it. The honest figure is cross-validated: for each
+NAB category, the reference ``quantile`` (0.98 / 0.99 / 0.995) and the ``refractory``
+(10 / 20) are chosen on the other categories, each profile's threshold too, and the held-out
+category is scored with them: **71.1 / 65.7 / 74.5** (about 20 µs per record). Selection
+on every category picks ``quantile=0.99, refractory=20`` (four folds of five agree), which
+are the defaults. The grid only brackets values that were themselves found in-sample, and
+was picked after the single-parameter variants below had been cross-validated, so even
+the cross-validated figure is somewhat optimistic. Cross-validated, with the threshold
+chosen per fold, for single parameter changes (standard): alert_level 0.006 / 0.008 -> 70.2
+/ 71.1; novelty_weight 0.003 / 0.005 -> 69.8 / 68.4; window 6 / 10 -> 69.4 / 69.4; quantile
+0.98 / 0.995 -> 70.4 / 67.0; refractory 10 / 40 -> 71.2 / 69.9; bank_size 500 / 1000 ->
+69.2 / 69.9 (the defaults: 71.2).
+
+Tried on NAB and dropped (in-sample standard score of the variant vs. ~72.6 kept):
 Numenta-style Gaussian anomaly likelihood of the distance (~70-71); distances in units of
 the range instead of raw units (71.2); k-th (k = 2, 3) instead of first neighbour (~71.4);
 error of the neighbour's successor as a forecast (<= 66); a second, coarse (block-mean)
@@ -99,8 +116,8 @@ _SPREAD_FLOOR = 1e-4
 class StreamingDetector(base.AnomalyDetector):
     """Univariate streaming anomaly detector (score in ``[0, 1)``, higher = more anomalous).
 
-    ``x`` must hold exactly one numeric feature (its name does not matter; the single value
-    is taken). Score first, then learn. Memory is bounded: ``bank_size * window`` floats for
+    ``x`` holds one numeric feature (its name does not matter; the single value is taken),
+    or none when the value is missing on that row (scored 0.0, not learnt). Score first, then learn. Memory is bounded: ``bank_size * window`` floats for
     the neighbour bank and a few rings of at most ``history`` floats.
 
     Parameters
@@ -179,15 +196,26 @@ class StreamingDetector(base.AnomalyDetector):
         yield {"window": 4, "bank_size": 200, "history": 300, "min_history": 50, "warm_up": 50}
 
     def score_one(self, x: dict[base.typing.FeatureName, Any]) -> float:
-        """Score of ``x`` against what has been learnt so far (nothing is stored)."""
+        """Score of ``x`` against what has been learnt so far (nothing is stored).
+
+        An empty ``x`` (the feature is missing on this row) scores 0.0.
+        """
         value = _single_value(x)
+        if value is None:
+            self._last = {}
+            return 0.0
         parts = self._evaluate(value)
         self._last = parts
         return float(parts["score"])
 
     def learn_one(self, x: dict[base.typing.FeatureName, Any]) -> None:
-        """Learn ``x`` (reuses the evaluation of a preceding ``score_one`` of the same x)."""
+        """Learn ``x`` (reuses the evaluation of a preceding ``score_one`` of the same x).
+
+        An empty ``x`` is skipped: nothing is learnt.
+        """
         value = _single_value(x)
+        if value is None:
+            return
         parts = self._evaluate(value)
         if self._state is None:
             self._state = _State(self)
@@ -234,6 +262,8 @@ class _State:
         self.bank = NeighbourBank(model.window, model.bank_size, gap=model.window)
         self.distances = SortedWindow(model.history)
         self.recent: deque[float] = deque(maxlen=model.window)
+        # The same last ``window`` values as an array (oldest first) for the embedding.
+        self.tail = np.zeros(model.window)
         # Monotone deque of (row, novelty): the maximum novelty of the last peak_span rows.
         self.peaks: deque[tuple[int, float]] = deque()
         self.quiet = 0
@@ -256,8 +286,8 @@ class _State:
     def _distance(self, value: float) -> float | None:
         if len(self.recent) < self.bank.dim or self.bank.filled == 0:
             return None
-        vector = np.fromiter(self.recent, float, len(self.recent))
-        vector = np.roll(vector, -1)
+        vector = np.empty(self.bank.dim)
+        vector[:-1] = self.tail[1:]
         vector[-1] = value
         return self.bank.distance(vector)
 
@@ -277,11 +307,15 @@ class _State:
             self.quiet = model.refractory
         self.extremes.update(value)
         self.recent.append(value)
+        self.tail[:-1] = self.tail[1:]
+        self.tail[-1] = value
         if len(self.recent) == model.window:
-            self.bank.add(np.fromiter(self.recent, float, model.window))
+            self.bank.add(self.tail.copy())
 
 
-def _single_value(x: dict[base.typing.FeatureName, Any]) -> float:
+def _single_value(x: dict[base.typing.FeatureName, Any]) -> float | None:
+    if not x:
+        return None
     if len(x) != 1:
         raise ValueError(f"StreamingDetector takes one feature, got {len(x)}: {sorted(map(str, x))}")
     return float(next(iter(x.values())))

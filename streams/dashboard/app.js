@@ -18,25 +18,11 @@
     ["at_risk", "风险企业", "At risk", "#ff5d6c"],
     ["", "待评分", "Unscored", "#4a5a75"],
   ];
-  const ALERT_TYPES = {
-    enterprise_exit: ["企业退出", "Exit"],
-    relocation: ["迁出园区", "Relocation"],
-    layoff: ["裁员", "Layoff"],
-    tax_collapse: ["税收骤降", "Tax collapse"],
-    zombie: ["僵尸企业", "Zombie"],
-    social_security_arrears: ["社保欠缴", "SS arrears"],
-    payroll_tax_mismatch: ["人税背离", "Payroll/tax mismatch"],
-    legal_rep_churn: ["法人频繁变更", "Legal-rep churn"],
-    invoice_spike: ["开票激增", "Invoice spike"],
-    invoice_drop: ["开票骤降", "Invoice drop"],
-    abnormal_operation: ["经营异常", "Abnormal operation"],
-    missing_filings: ["漏报税", "Missing filings"],
-    tax_credit_downgrade: ["纳税信用降级", "Credit downgrade"],
-    invoice_anomaly: ["开票序列异常", "Invoice series"],
-    peer_divergence: ["逆行业走势", "Against peers"],
-    anomaly: ["指标异常", "Anomaly"],
-  };
-  const SEVERITY = { critical: ["严重", "Critical"], warning: ["警告", "Warning"], info: ["提示", "Info"] };
+  // Alert types and severities come from the one catalogue on the server (/api/alert-types),
+  // filled in before the first refresh: type -> [zh, en] and the display order.
+  const ALERT_TYPES = {};
+  const SEVERITY = {};
+  const TYPE_ORDER = [];
   const STATES = { firing: ["触发", "Firing"], updated: ["更新", "Updated"], resolved: ["解除", "Resolved"] };
   const STATUS = {
     active: ["存续", "Active"], abnormal_operation: ["经营异常", "Abnormal operation"],
@@ -166,7 +152,6 @@
   // one fixed colour per alert type, so colours do not move between refreshes
   const PALETTE = ["#ff5d6c", "#ff9f43", "#f5c451", "#3fb6ff", "#38d39f", "#a78bfa", "#f472b6", "#5eead4",
     "#94a3b8", "#e879f9", "#fb7185", "#a3e635", "#60a5fa", "#fcd34d", "#c084fc"];
-  const TYPE_ORDER = Object.keys(ALERT_TYPES);
   function alertColor(type) {
     const i = TYPE_ORDER.indexOf(type);
     if (i >= 0) return PALETTE[i % PALETTE.length];
@@ -542,8 +527,22 @@
   const tick = () => setText("#clock", clockFmt.format(new Date()));
   tick();
   setInterval(tick, 1000);
-  refresh();
-  setInterval(refresh, REFRESH_MS);
-  connectStream();
+  async function loadCatalogue() {
+    try {
+      const doc = await getJSON("/api/alert-types");
+      for (const t of doc.alert_types) {
+        ALERT_TYPES[t.alert_type] = [t.label_zh, t.label_en];
+        TYPE_ORDER.push(t.alert_type);
+      }
+      for (const [key, s] of Object.entries(doc.severities)) SEVERITY[key] = [s.label_zh, s.label_en];
+    } catch (err) {
+      console.warn("alert catalogue unavailable; showing alert type keys", err);
+    }
+  }
+  loadCatalogue().finally(() => {
+    refresh();
+    setInterval(refresh, REFRESH_MS);
+    connectStream();
+  });
   window.entbrainDashboard = { refresh, openEnterprise, stats };
 })();

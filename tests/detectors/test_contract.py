@@ -3,6 +3,12 @@
 Each detector is driven through the same one-feature interface (``score_one`` then
 ``learn_one``): pickle round-trip, clone, score-before-learn (scoring changes nothing),
 bounded memory, and ROC-AUC on a seeded synthetic stream with injected anomalies.
+
+Besides, River's own estimator checks (``river.checks.yield_checks``) run over every
+detector, each check on its own and none skipped. River feeds anomaly detectors its
+CreditCard data set, a download of many features; the detectors here are univariate, so
+the checks are fed the seeded one-feature stream below instead (the only substitution:
+every check is River's).
 """
 
 from __future__ import annotations
@@ -12,36 +18,20 @@ import math
 import pickle
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import river.checks
+from river import base
 
 from detectors.peer_divergence import PeerDivergence
 from detectors.series_bank import DETECTOR_PARAMS
 from detectors.univariate import StreamingDetector
 
-
-@dataclass
-class PeerAdapter:
-    """PeerDivergence over one peer group: the value is an enterprise's growth."""
-
-    model: PeerDivergence
-
-    def score_one(self, x: dict[str, float]) -> float:
-        return self.model.score_one("C", next(iter(x.values())))
-
-    def learn_one(self, x: dict[str, float]) -> None:
-        self.model.learn_one("C", next(iter(x.values())))
-
-    def clone(self) -> PeerAdapter:
-        return PeerAdapter(PeerDivergence(z=self.model.z, max_growth=self.model.max_growth, min_seen=self.model.min_seen))
-
-
 DETECTORS: dict[str, Callable[[], Any]] = {
     "streaming-default": StreamingDetector,
     "streaming-invoice-series": lambda: StreamingDetector(**DETECTOR_PARAMS),
-    "peer-divergence": lambda: PeerAdapter(PeerDivergence(min_seen=50)),
+    "peer-divergence": lambda: PeerDivergence(min_seen=50),
 }
 
 
@@ -117,3 +107,50 @@ def test_anomalies_score_higher_than_normal_rows(make: Callable[[], Any]) -> Non
     warm = 400
     auc = roc_auc(scores[warm:], [y for _, y in data[warm:]])
     assert auc >= 0.9, auc
+
+
+# River's checks: every exported detector class, with its defaults and its unit-test params.
+RIVER_MODELS: dict[str, base.AnomalyDetector] = {
+    f"{cls.__name__}({i})": cls(**params)
+    for cls in (StreamingDetector, PeerDivergence)
+    for i, params in enumerate([{}, *cls._unit_test_params()])
+}
+RIVER_MODELS["StreamingDetector(invoice-series)"] = StreamingDetector(**DETECTOR_PARAMS)
+
+
+class LabelledStream:
+    """Re-iterable ``({"x": value}, is_anomaly)`` pairs of :func:`stream`."""
+
+    def __init__(self, n: int) -> None:
+        self.rows = [({"x": value}, label) for value, label in stream(n, seed=11)]
+
+    def __iter__(self) -> Any:
+        return iter([(dict(x), y) for x, y in self.rows])
+
+
+def one_feature_datasets(model: Any, scale: int = 1) -> Any:
+    yield LabelledStream(1000 * scale)
+
+
+def river_checks() -> list[Any]:
+    cases = []
+    for name, model in RIVER_MODELS.items():
+        original = river.checks._yield_datasets
+        river.checks._yield_datasets = one_feature_datasets
+        try:
+            checks = list(river.checks.yield_checks(model))
+        finally:
+            river.checks._yield_datasets = original
+        cases += [pytest.param(model, check, id=f"{name}-{check.__name__}") for check in checks]
+    return cases
+
+
+def test_river_yields_the_dataset_checks_too() -> None:
+    names = {case.values[1].__name__ for case in river_checks()}
+    assert {"check_roc_auc", "check_emerging_features", "check_bounded_memory_growth"} <= names
+
+
+@pytest.mark.parametrize(("model", "check"), river_checks())
+def test_river_estimator_check(model: base.AnomalyDetector, check: Callable[[Any], None]) -> None:
+    assert check.__name__ not in model._unit_test_skips()
+    check(model.clone())
