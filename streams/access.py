@@ -109,12 +109,17 @@ def sees_personal_data(request: Request) -> bool:
     return role is not None and role.rank >= Role.ADMIN.rank
 
 
+def local_role(auth: AuthSettings, web: WebSettings) -> Role | None:
+    """The role of a request without a token: only on loopback, only if allowed."""
+    return auth.local_role if (auth.local_access and web.loopback) else None
+
+
 class AccessGate:
     """The worker's access policy, built once from settings; ``allow`` wraps the views."""
 
     def __init__(self, auth: AuthSettings, web: WebSettings) -> None:
         self._tokens = token_roles(auth)
-        self._local_role = auth.local_role if (auth.local_access and web.loopback) else None
+        self._local_role = local_role(auth, web)
         self._max_body = web.max_request_bytes
 
     def caller(self, request: Request, query_token: bool = False) -> Role | Denied:

@@ -416,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(Settings(), args)
     except (CliError, StreamsError, RuntimeError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]entbrain {args.command}: {exc}[/red]")
+        message = " ".join(str(exc).split())  # one line, whatever the cause printed
+        console.print(f"entbrain {args.command}: {message}", style="red", soft_wrap=True, markup=False, highlight=False)
         return 2
     except KeyboardInterrupt:
         return 130

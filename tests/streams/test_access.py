@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from config import AuthSettings, ClickHouseSettings, KafkaSettings, Role, Settings, WebSettings
-from streams.access import Denied, authorize, bearer_token, identify, token_roles
+from streams.access import Denied, authorize, bearer_token, identify, local_role, token_roles
 
 AUTH = AuthSettings(
     viewer_tokens=SecretStr("v-1, v-2"), operator_tokens=SecretStr("o-1"), admin_tokens=SecretStr("a-1,both")
@@ -27,7 +27,8 @@ def test_each_token_gets_its_role_and_a_token_under_two_roles_gets_the_higher() 
 
 def test_identify_without_token_is_401_unless_local_access_gives_a_role() -> None:
     tokens = token_roles(AUTH)
-    assert identify(tokens, None, None) == Denied(401, identify(tokens, None, None).message)  # type: ignore[union-attr]
+    denied = identify(tokens, None, None)
+    assert isinstance(denied, Denied) and denied.status == 401
     assert identify(tokens, None, Role.ADMIN) is Role.ADMIN
     assert identify(tokens, "v-2", None) is Role.VIEWER
     assert identify(tokens, "a-1", Role.VIEWER) is Role.ADMIN
@@ -49,9 +50,12 @@ def test_authorize_orders_the_roles() -> None:
     assert authorize(Role.VIEWER, None) is Role.VIEWER
 
 
-def test_local_role_only_on_loopback() -> None:
-    assert WebSettings(host="127.0.0.1").loopback and WebSettings(host="::1").loopback
-    assert not WebSettings(host="0.0.0.0").loopback
+def test_local_role_only_on_loopback_and_only_when_allowed() -> None:
+    assert local_role(AuthSettings(), WebSettings(host="127.0.0.1")) is Role.ADMIN
+    assert local_role(AuthSettings(local_role=Role.VIEWER), WebSettings(host="::1")) is Role.VIEWER
+    assert local_role(AuthSettings(), WebSettings(host="0.0.0.0")) is None
+    assert local_role(AuthSettings(), WebSettings(host="10.0.0.5")) is None
+    assert local_role(AuthSettings(local_access=False), WebSettings(host="127.0.0.1")) is None
 
 
 def test_secrets_never_appear_in_reprs() -> None:
