@@ -31,6 +31,7 @@ from sinks import ClickHouseSink, Database
 from sinks.rows import Row
 from streams.alert_stream import AlertBroadcaster
 from streams.dashboard_views import register_dashboard
+from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.pipeline import RawMessage, process_message
 from streams.views import register_views
@@ -67,6 +68,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     app = faust.App(
         settings.worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
+        broker_credentials=faust_credentials(kafka),
         store=settings.worker.table_store,
         datadir=str(settings.worker.data_dir / settings.worker.app_id),
         topic_partitions=kafka.partitions,
