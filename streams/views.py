@@ -97,6 +97,14 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
                 "models": {"score_updates": models.scorer.updates, "series_detectors": len(models.series)},
             })  # fmt: skip
 
+    @app.page("/api/openapi.json")
+    class OpenApi(View):
+        @gate.allow(None)
+        async def get(self, request: Request) -> Response:
+            from streams.openapi import describe
+
+            return json_response(self, describe())
+
     @app.page("/metrics")
     class Metrics(View):
         @gate.allow(Role.VIEWER)
