@@ -17,6 +17,7 @@ from config import Role
 from sinks import Database
 from sinks.clickhouse import connect
 from streams.access import AccessGate, BadRequest, json_response, read_json_object, sees_personal_data
+from streams.dashboard_views import USCC_PATTERN
 from streams.errors import QueryFailed, QueryRejected
 from streams.masking import mask_personal
 from streams.queries import run_query
@@ -130,8 +131,17 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
     @app.page("/api/enterprises/{uscc}")
     class Enterprise(View):
         @gate.allow(Role.VIEWER)
-        @app.table_route(table=states, match_info="uscc")  # type: ignore[arg-type]
         async def get(self, request: Request, uscc: str) -> Response:  # type: ignore[override]
+            if not USCC_PATTERN.match(uscc):
+                raise BadRequest("not a USCC (18 characters, digits and capitals)")
+            try:
+                return await self.routed(request, uscc=uscc)  # type: ignore[call-arg,no-any-return]
+            except (TypeError, KeyError):  # the table's topic is not known to the producer yet
+                return json_response(self, {"error": "the enterprise table is not ready; try again"}, 503,
+                                     {"Retry-After": "5"})  # fmt: skip
+
+        @app.table_route(table=states, match_info="uscc")  # type: ignore[arg-type]
+        async def routed(self, request: Request, uscc: str) -> Response:
             stored = states.get(uscc.encode())
             if stored is None:
                 return json_response(self, {"error": f"unknown enterprise {uscc[:40]}"}, status=404)
