@@ -6,9 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint pytest stop kafka-start kafka-stop clean
+.PHONY: setup system-packages demo test lint pytest stop kafka-start kafka-stop clean
 
-setup: $(STAMP) .kafka/lib/.fetched
+setup: system-packages $(STAMP) .kafka/lib/.fetched
+
+# chromium and fonts-noto-cjk: installed when root, else one line saying what to install
+system-packages:
+	@sh scripts/system-packages.sh
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

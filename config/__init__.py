@@ -16,8 +16,10 @@ from config.scoring import (
 )
 from config.settings import (
     REPO_ROOT,
+    AuthSettings,
     ClickHouseSettings,
     KafkaSettings,
+    Role,
     Settings,
     SinkSettings,
     TopicNames,
@@ -26,6 +28,7 @@ from config.settings import (
 )
 
 __all__ = [
+    "AuthSettings",
     "ClickHouseSettings",
     "Condition",
     "Criterion",
@@ -33,6 +36,7 @@ __all__ = [
     "DIMENSIONS",
     "KafkaSettings",
     "REPO_ROOT",
+    "Role",
     "ScoringConfig",
     "Settings",
     "SinkSettings",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,12 @@ class KafkaSettings(_Section):
     # How long the group waits for a crashed worker before handing its partitions on.
     session_timeout_seconds: float = Field(default=10.0, ge=6.0)
     heartbeat_interval_seconds: float = Field(default=2.0, gt=0)
+    # Connection security, the same for every client (confluent-kafka, aiokafka/Faust).
+    security_protocol: str = Field(default="PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+    sasl_mechanism: str = Field(default="PLAIN", pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
 
 
 class ClickHouseSettings(_Section):
@@ -48,6 +55,15 @@ class ClickHouseSettings(_Section):
 
     url: str = f"chdb://{REPO_ROOT / '.data' / 'clickhouse'}"
     database: str = "entbrain"
+    username: str | None = None  # a server's user (overrides one in the URL)
+    password: SecretStr | None = None
+    # Ad-hoc SQL (``entbrain query``, ``/api/query``): on a server, a read-only user of its
+    # own (dashboards/clickhouse-users.xml); embedded, the limits below and readonly=1.
+    query_username: str | None = None
+    query_password: SecretStr | None = None
+    query_max_rows: int = Field(default=100_000, ge=1)
+    query_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    query_max_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def embedded(self) -> bool:
@@ -85,10 +101,54 @@ class WorkerSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=6066, ge=1, le=65535)
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)  # larger bodies get 413
+
+    @property
+    def loopback(self) -> bool:
+        """Bound to the loopback interface only (no other machine can connect)."""
+        return self.host in ("127.0.0.1", "localhost", "::1")
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+class Role(StrEnum):
+    """Who may do what on the worker's web API; each role includes the ones below it."""
+
+    VIEWER = "viewer"  # dashboard and read APIs, personal data masked
+    OPERATOR = "operator"  # silences, acknowledgements, subscriptions, replay / backtest
+    ADMIN = "admin"  # ad-hoc SQL, personal data unmasked
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class AuthSettings(_Section):
+    """Bearer tokens per role (comma-separated, so a token can be rotated without downtime).
+
+    Without a token a request is refused (401), unless the worker listens on the loopback
+    interface only and ``local_access`` is on: then it gets ``local_role``.
+    """
+
+    viewer_tokens: SecretStr = SecretStr("")
+    operator_tokens: SecretStr = SecretStr("")
+    admin_tokens: SecretStr = SecretStr("")
+    local_access: bool = True
+    local_role: Role = Role.ADMIN
+    client_token: SecretStr | None = None  # what the CLI sends (default: the first admin token)
+
+    def tokens(self, role: Role) -> list[str]:
+        secret = {Role.VIEWER: self.viewer_tokens, Role.OPERATOR: self.operator_tokens,
+                  Role.ADMIN: self.admin_tokens}[role]  # fmt: skip
+        return [t.strip() for t in secret.get_secret_value().split(",") if t.strip()]
+
+    def cli_token(self) -> str | None:
+        if self.client_token is not None and self.client_token.get_secret_value():
+            return self.client_token.get_secret_value()
+        admin = self.tokens(Role.ADMIN)
+        return admin[0] if admin else None
 
 
 class Settings(BaseSettings):
@@ -103,5 +163,6 @@ class Settings(BaseSettings):
     sink: SinkSettings = SinkSettings()
     worker: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
+    auth: AuthSettings = AuthSettings()
     kafka_home: Path = REPO_ROOT / ".kafka"  # the broker's jars (lib/)
     kafka_data_dir: Path = REPO_ROOT / ".data" / "kafka"  # the local broker's storage, config, log

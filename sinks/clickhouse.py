@@ -16,30 +16,46 @@ from clickhouse_connect.driver.client import Client
 from config import ClickHouseSettings
 
 
-def connect(settings: ClickHouseSettings) -> Client:
+def connect(settings: ClickHouseSettings, *, for_queries: bool = False) -> Client:
+    """A client for the worker's user, or (``for_queries``) the read-only ad-hoc SQL user.
+
+    Credentials come from settings (secrets), never from logs; a user and password in the
+    URL are used when the settings name none.
+    """
     if settings.embedded:
         return clickhouse_connect.get_client(dsn=settings.url)
-    return clickhouse_connect.get_client(dsn=settings.url, database="default")
+    username, password = settings.username, settings.password
+    if for_queries and settings.query_username:
+        username, password = settings.query_username, settings.query_password
+    credentials: dict[str, Any] = {}
+    if username:
+        credentials["username"] = username
+        credentials["password"] = password.get_secret_value() if password is not None else ""
+    return clickhouse_connect.get_client(dsn=settings.url, database="default", **credentials)
 
 
 class Database:
     """A locked clickhouse-connect client bound to entbrain's database."""
 
-    def __init__(self, settings: ClickHouseSettings, client: Client | None = None) -> None:
+    def __init__(self, settings: ClickHouseSettings, client: Client | None = None, *, create: bool = True) -> None:
         self.settings = settings
         self.name = settings.database
         self._client = client or connect(settings)
         self._lock = threading.Lock()
-        self._client.command(f"CREATE DATABASE IF NOT EXISTS {self.name}")
+        if create:
+            self._client.command(f"CREATE DATABASE IF NOT EXISTS {self.name}")
         self._client.database = self.name
 
     def command(self, sql: str) -> Any:
         with self._lock:
             return self._client.command(sql)
 
-    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def query(
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Rows of ``sql``; values from outside go in ``parameters`` (``{name:Type}`` in the SQL)."""
         with self._lock:
-            result = self._client.query(sql, parameters=parameters)
+            result = self._client.query(sql, parameters=parameters, settings=settings)
             return list(result.column_names), [tuple(r) for r in result.result_rows]
 
     def insert_columns(self, table: str, columns: Sequence[Sequence[Any]], names: Sequence[str]) -> None:

@@ -33,6 +33,7 @@ from streams.commit import CommitPorts, Failpoint, commit_batch
 from streams.continuity import OffsetContinuity, Verdict
 from streams.dashboard_views import register_dashboard
 from streams.diagnostics import register_diagnostics
+from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.pipeline import RawMessage
 from streams.views import register_views
@@ -69,6 +70,7 @@ def _faust_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
+        broker_credentials=faust_credentials(kafka),
         store=settings.worker.table_store,
         datadir=str(settings.worker.data_dir / settings.worker.app_id),
         topic_partitions=kafka.partitions,

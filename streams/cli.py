@@ -19,7 +19,7 @@ from rich.table import Table
 
 from config import Settings
 from streams import broker, processes
-from streams.errors import CliError, StreamsError
+from streams.errors import AccessDenied, CliError, QueryFailed, StreamsError
 
 console = Console(stderr=True)
 out = Console()
@@ -128,34 +128,72 @@ def _schemas(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _query_worker(settings: Settings, sql: str) -> dict[str, Any] | None:
-    request = urllib.request.Request(  # noqa: S310
-        f"{settings.web.base_url}/api/query",
-        data=orjson.dumps({"sql": sql}),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+def worker_request(settings: Settings, path: str, body: dict[str, Any] | None = None, timeout: float = 60) -> Any:
+    """JSON from the worker's web API, with the CLI's token; ``None`` if no worker answers.
+
+    A refusal (401/403) is :class:`AccessDenied`; any other error answer is :class:`CliError`
+    with the worker's one-line reason.
+    """
+    headers = {"Content-Type": "application/json"}
+    token = settings.auth.cli_token()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(  # noqa: S310 - the configured worker address
+        f"{settings.web.base_url}{path}",
+        data=orjson.dumps(body) if body is not None else None,
+        headers=headers,
+        method="POST" if body is not None else "GET",
     )
     try:
-        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310
-            return dict(orjson.loads(resp.read()))
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            return orjson.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        raise CliError(str(orjson.loads(exc.read()).get("error", exc))) from None
+        reason = _error_of(exc)
+        if exc.code in (401, 403):
+            raise AccessDenied(f"the worker refused: {reason} (set ENTBRAIN_AUTH__CLIENT_TOKEN)") from None
+        if exc.code == 400 and path == "/api/query":
+            raise QueryFailed(reason) from None
+        raise CliError(f"the worker answered {exc.code}: {reason}") from None
     except (urllib.error.URLError, OSError):
         return None
 
 
-def run_sql(settings: Settings, sql: str) -> tuple[list[str], list[list[Any]]]:
-    """Ask the running worker (it owns the embedded database), else open ClickHouse directly."""
-    answer = _query_worker(settings, sql) if settings.clickhouse.embedded else None
+def _error_of(exc: urllib.error.HTTPError) -> str:
+    try:
+        return str(orjson.loads(exc.read()).get("error", exc.reason))
+    except (orjson.JSONDecodeError, AttributeError, OSError):
+        return str(exc.reason)
+
+
+def run_sql(
+    settings: Settings, sql: str, parameters: dict[str, Any] | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """Ask the running worker (it owns the embedded database), else open ClickHouse directly.
+
+    Either way the SQL goes through :func:`streams.queries.run_query` (one SELECT, no table
+    functions, read-only, limits); values belong in ``parameters``.
+    """
+    body: dict[str, Any] = {"sql": sql, "parameters": parameters or {}}
+    answer = worker_request(settings, "/api/query", body) if settings.clickhouse.embedded else None
     if answer is not None:
         return list(answer["columns"]), [list(r) for r in answer["rows"]]
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
     from sinks import Database, migrate
+    from sinks.clickhouse import connect
     from streams.queries import run_query
 
-    db = Database(settings.clickhouse)
     try:
-        migrate(db)
-        columns, rows = run_query(db, sql)
+        if settings.clickhouse.embedded:
+            db = Database(settings.clickhouse)
+            migrate(db)
+        else:
+            db = Database(settings.clickhouse, connect(settings.clickhouse, for_queries=True), create=False)
+    except ClickHouseError as exc:
+        where = settings.clickhouse.url.split("@")[-1]  # never echo credentials in a URL
+        raise CliError(f"cannot open ClickHouse at {where}: {' '.join(str(exc).split())[:300]}") from None
+    try:
+        columns, rows = run_query(db, sql, parameters)
     finally:
         db.close()
     return columns, [list(r) for r in rows]
@@ -243,8 +281,8 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _rows(settings: Settings, sql: str) -> list[dict[str, Any]]:
-    columns, rows = run_sql(settings, sql)
+def _rows(settings: Settings, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    columns, rows = run_sql(settings, sql, parameters)
     return [dict(zip(columns, r, strict=True)) for r in rows]
 
 
@@ -256,18 +294,19 @@ def _enterprise(settings: Settings, args: argparse.Namespace) -> int:
         uscc = check_uscc(args.uscc)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    snapshot = _rows(settings, f"SELECT * FROM enterprise_snapshot FINAL WHERE uscc = '{uscc}'")
+    key = {"uscc": uscc}
+    snapshot = _rows(settings, "SELECT * FROM enterprise_snapshot FINAL WHERE uscc = {uscc:String}", key)
     if not snapshot:
         raise CliError(f"no enterprise {uscc} in ClickHouse")
-    score = _rows(settings, f"SELECT * FROM scores FINAL WHERE uscc = '{uscc}' ORDER BY state_version DESC LIMIT 1")
+    score = _rows(settings, "SELECT * FROM scores FINAL WHERE uscc = {uscc:String} ORDER BY state_version DESC LIMIT 1", key)
     alerts = _rows(settings, "SELECT alert_id, alert_type, severity, state, title_zh, title_en, explanation_en, "
-                   f"occurred_at FROM alerts FINAL WHERE uscc = '{uscc}' AND state != 'resolved' ORDER BY occurred_at")  # fmt: skip
+                   "occurred_at FROM alerts FINAL WHERE uscc = {uscc:String} AND state != 'resolved' ORDER BY occurred_at",
+                   key)  # fmt: skip
     state = None
     if settings.clickhouse.embedded:
         try:
-            with urllib.request.urlopen(f"{settings.web.base_url}/api/enterprises/{uscc}", timeout=5) as resp:  # noqa: S310
-                state = orjson.loads(resp.read())
-        except (urllib.error.URLError, OSError):
+            state = worker_request(settings, f"/api/enterprises/{uscc}", timeout=5)
+        except CliError:
             state = None
     profile = build_profile(snapshot[0], score[0] if score else None, alerts, state)
     if args.json:
@@ -377,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(Settings(), args)
     except (CliError, StreamsError, RuntimeError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]entbrain {args.command}: {exc}[/red]")
+        message = " ".join(str(exc).split())  # one line, whatever the cause printed
+        console.print(f"entbrain {args.command}: {message}", style="red", soft_wrap=True, markup=False, highlight=False)
         return 2
     except KeyboardInterrupt:
         return 130

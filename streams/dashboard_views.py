@@ -10,6 +10,10 @@ Routes on the worker's web server:
 * ``GET /api/dashboard/enterprise/<uscc>`` the drill-down: snapshot, score history, alerts.
 * ``GET /api/alerts/stream`` server-sent events from :class:`streams.alert_stream.AlertBroadcaster`;
   resumable with ``Last-Event-ID`` (or ``?last_event_id=`` for clients that cannot set it).
+
+The page and its static files are public (they hold no data); every ``/api/`` route needs
+the viewer role (the event stream also takes ``?access_token=``, since a browser's
+EventSource cannot send headers). Personal data is masked below the admin role.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ from aiohttp import web
 from aiohttp_sse import sse_response
 from faust.web import Request, Response, View
 
+from config import Role
 from schemas.alert_catalogue import catalogue_document
+from streams.access import AccessGate, sees_personal_data
 from streams.alert_stream import AlertBroadcaster, parse_last_event_id
+from streams.masking import mask_personal
 
 if TYPE_CHECKING:
     from streams.app import Runtime
@@ -146,6 +153,10 @@ def _records(result: tuple[list[str], list[tuple[Any, ...]]]) -> list[dict[str, 
     return [dict(zip(columns, map(_value, row), strict=True)) for row in rows]
 
 
+def _masked_alert(data: bytes) -> bytes:
+    return orjson.dumps(mask_personal(orjson.loads(data)))
+
+
 def plotly_js_path() -> Path | None:
     """``plotly.min.js`` inside the installed ``plotly`` package, if it is installed."""
     spec = find_spec("plotly")
@@ -185,6 +196,7 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
     """Add the dashboard page, its assets, its JSON endpoints and the alert stream to ``app``."""
     assets = AssetCache(DASHBOARD_DIR, {"plotly.min.js": plotly_js_path()})
     broadcaster: AlertBroadcaster = runtime.alerts
+    gate = AccessGate(runtime.settings.auth, runtime.settings.web)
 
     async def asset(view: View, name: str, cache_control: str) -> Response:
         if not assets.knows(name):
@@ -197,37 +209,43 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
 
     @app.page("/")
     class Page(View):
+        @gate.allow(None)
         async def get(self, request: Request) -> Response:
             return await asset(self, "index.html", "no-cache")
 
     @app.page("/static/vendor/{name}")
     class Vendor(View):
+        @gate.allow(None)
         async def get(self, request: Request, name: str) -> Response:  # type: ignore[override]
             return await asset(self, f"vendor/{name}", "public, max-age=86400")
 
     @app.page("/static/{name}")
     class Static(View):
+        @gate.allow(None)
         async def get(self, request: Request, name: str) -> Response:  # type: ignore[override]
             return await asset(self, name, "no-cache")
 
     @app.page("/api/alert-types")
     class AlertTypes(View):
+        @gate.allow(Role.VIEWER)
         async def get(self, request: Request) -> Response:
             return _json(self, catalogue_document())
 
     @app.page("/api/dashboard/{panel}")
     class Panel(View):
+        @gate.allow(Role.VIEWER)
         async def get(self, request: Request, panel: str) -> Response:  # type: ignore[override]
             sql = PANEL_SQL.get(panel)
             if sql is None:
                 return _json(
-                    self, {"error": f"unknown panel {panel!r}", "panels": sorted(PANEL_SQL)}, status=404
+                    self, {"error": f"unknown panel {panel[:40]!r}", "panels": sorted(PANEL_SQL)}, status=404
                 )
             result = await runtime.in_db_thread(runtime.db.query, sql)
             return _json(self, _records(result))
 
     @app.page("/api/dashboard/enterprise/{uscc}")
     class EnterpriseDetail(View):
+        @gate.allow(Role.VIEWER)
         async def get(self, request: Request, uscc: str) -> Response:  # type: ignore[override]
             if not USCC_PATTERN.match(uscc):
                 return _json(self, {"error": "not a USCC (18 characters, digits and capitals)"}, status=400)
@@ -236,11 +254,13 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
                 out[part] = _records(await runtime.in_db_thread(runtime.db.query, sql, {"uscc": uscc}))
             out["snapshot"] = out["snapshot"][0] if out["snapshot"] else None
             out["scores"].reverse()  # oldest first, for the chart
-            return _json(self, out)
+            return _json(self, out if sees_personal_data(request) else mask_personal(out))
 
     @app.page("/api/alerts/stream")
     class AlertStream(View):
+        @gate.allow(Role.VIEWER, query_token=True)
         async def get(self, request: Request) -> Any:
+            masked = not sees_personal_data(request)
             last = parse_last_event_id(
                 request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
             )
@@ -256,7 +276,8 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
                         if item is None:
                             continue
                         try:
-                            await resp.send(item.data.decode("utf-8"), id=str(item.seq))
+                            data = _masked_alert(item.data) if masked else item.data
+                            await resp.send(data.decode("utf-8"), id=str(item.seq))
                         except (ConnectionResetError, TimeoutError):
                             break  # the client left; it resumes with Last-Event-ID
             return resp

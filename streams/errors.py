@@ -5,7 +5,10 @@
     StreamsError
     ├── BrokerError            the local Kafka broker could not be fetched, formatted or started
     ├── WorkerUnavailable      no worker answers on the configured web address
-    └── CliError               a CLI command was given something it cannot use (exit code 2)
+    └── CliError               something a user can fix; one line on stderr, exit code 2
+        ├── QueryRejected      ad-hoc SQL that is not one read-only SELECT without table functions
+        ├── QueryFailed        ClickHouse could not run an accepted query (syntax, unknown table, limit)
+        └── AccessDenied       the worker refused the credential (HTTP 401 / 403)
 """
 
 from __future__ import annotations
@@ -25,3 +28,16 @@ class WorkerUnavailable(StreamsError):
 
 class CliError(StreamsError):
     """Bad CLI input; printed without a traceback and exits non-zero."""
+
+
+class QueryRejected(CliError):
+    """The SQL was refused before it ran: it is not a single read-only SELECT, or it reaches
+    outside the database (table functions, dictionaries, files, hosts)."""
+
+
+class QueryFailed(CliError):
+    """ClickHouse refused or failed the query (bad SQL, unknown table, a result limit)."""
+
+
+class AccessDenied(CliError):
+    """The worker answered 401 or 403: set ``ENTBRAIN_AUTH__CLIENT_TOKEN`` to a token of the right role."""

@@ -100,15 +100,21 @@ class WorkerProcess:
     def counts(self) -> dict[str, int]:
         return dict(self.health()["counts"])
 
+    def _headers(self) -> dict[str, str]:
+        token = self.settings.auth.cli_token()
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def query(self, sql: str) -> list[list[Any]]:
         req = urllib.request.Request(  # noqa: S310
-            f"{self.settings.web.base_url}/api/query", data=orjson.dumps({"sql": sql}), method="POST"
-        )
+            f"{self.settings.web.base_url}/api/query", data=orjson.dumps({"sql": sql}), method="POST",
+            headers=self._headers(),
+        )  # fmt: skip
         with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
             return [list(r) for r in orjson.loads(resp.read())["rows"]]
 
     def get_json(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.settings.web.base_url}{path}", timeout=10) as resp:  # noqa: S310
+        req = urllib.request.Request(f"{self.settings.web.base_url}{path}", headers=self._headers())  # noqa: S310
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
             return orjson.loads(resp.read())
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 180.0, what: str = "condition") -> None:

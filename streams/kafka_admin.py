@@ -12,6 +12,7 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from config import KafkaSettings
+from streams.kafka_security import confluent_config
 
 
 def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, timeout: float = 30.0) -> list[str]:
@@ -20,7 +21,7 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     wanted = list(names) if names is not None else [
         *topics.inputs(), topics.scores, topics.alerts, topics.deadletter, topics.lists,
     ]  # fmt: skip
-    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    admin = AdminClient(confluent_config(kafka))
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [n for n in wanted if n not in existing]
     if not missing:
@@ -39,7 +40,7 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
 
 def make_producer(kafka: KafkaSettings, **overrides: object) -> Producer:
     conf: dict[str, object] = {
-        "bootstrap.servers": kafka.bootstrap_servers,
+        **confluent_config(kafka),
         "enable.idempotence": True,
         "acks": "all",
         "partitioner": "murmur2_random",

@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 
 from config import Settings
 from streams.errors import CliError
+from streams.kafka_security import confluent_config
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ReplayPlan:
 def plan(settings: Settings, since: datetime | None) -> ReplayPlan:
     """Per input partition, the first offset at or after ``since`` (or the beginning)."""
     kafka = settings.kafka
-    consumer = Consumer({"bootstrap.servers": kafka.bootstrap_servers, "group.id": f"replay-plan-{uuid.uuid4().hex}"})
+    consumer = Consumer({**confluent_config(kafka), "group.id": f"replay-plan-{uuid.uuid4().hex}"})
     try:
         parts: list[TopicPartition] = []
         messages = 0
@@ -52,7 +53,7 @@ def plan(settings: Settings, since: datetime | None) -> ReplayPlan:
 def reset_group(settings: Settings, replay: ReplayPlan) -> None:
     """Commit the plan's offsets for the worker's group; refuses while the worker runs."""
     group = settings.worker.app_id
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin = AdminClient(confluent_config(settings.kafka))
     description = admin.describe_consumer_groups([group])[group].result(timeout=15)
     if description.members:
         raise CliError(f"the worker group {group!r} has {len(description.members)} live member(s); stop the worker first")

@@ -12,13 +12,14 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartiti
 
 from config import Settings
 from streams.errors import CliError
+from streams.kafka_security import confluent_config
 
 
 def tail_alerts(
     settings: Settings, from_beginning: bool = False, limit: int | None = None, idle_seconds: float | None = None
 ) -> Iterator[dict[str, Any]]:
     topic = settings.kafka.topics.alerts
-    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers,
+    consumer = Consumer({**confluent_config(settings.kafka),
                          "group.id": f"entbrain-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False})  # fmt: skip
     try:
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)

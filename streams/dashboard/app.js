@@ -96,8 +96,35 @@
   const setText = (sel, text) => { const n = $(sel); if (n) n.textContent = text; };
   const showEmpty = (sel, empty) => $(sel).classList.toggle("show", empty);
 
-  async function getJSON(url) {
-    const resp = await fetch(url, { cache: "no-store" });
+  // ---- access token: asked for when the API answers 401, kept for this tab only ------------
+  const TOKEN_KEY = "entbrain.token";
+  let asking = null; // one prompt for all the requests that were refused together
+  let declined = false;
+  const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+  function askToken(reason, sent) {
+    if (token() && token() !== sent) return Promise.resolve(true); // a token came meanwhile
+    if (declined) return Promise.resolve(false);
+    if (!asking) {
+      asking = Promise.resolve().then(() => {
+        const entered = (window.prompt(`${reason}\n请输入访问令牌 Enter an access token`, "") || "").trim();
+        if (entered) sessionStorage.setItem(TOKEN_KEY, entered);
+        else { sessionStorage.removeItem(TOKEN_KEY); declined = true; }
+        asking = null;
+        if (entered) connectStream();
+        return Boolean(entered);
+      });
+    }
+    return asking;
+  }
+
+  async function getJSON(url, retried) {
+    const sent = token();
+    const headers = sent ? { Authorization: `Bearer ${sent}` } : {};
+    const resp = await fetch(url, { cache: "no-store", headers });
+    if (resp.status === 401 && !retried) {
+      const body = await resp.json().catch(() => ({}));
+      if (await askToken(body.error || "需要登录 Authentication required", sent)) return getJSON(url, true);
+    }
     if (!resp.ok) throw new Error(`${url}: HTTP ${resp.status}`);
     return resp.json();
   }
@@ -373,15 +400,23 @@
 
   // ---- live alerts (SSE) -------------------------------------------------------------------
   const stats = { liveAlerts: 0 }; // alerts received over the stream (read by the browser test)
+  let source = null;
   function connectStream() {
     if (!window.EventSource) return;
-    const source = new EventSource("/api/alerts/stream");
+    if (source) source.close();
+    // EventSource cannot send headers: the token goes as a query parameter.
+    const url = token() ? `/api/alerts/stream?access_token=${encodeURIComponent(token())}` : "/api/alerts/stream";
+    source = new EventSource(url);
     const live = (on) => {
       $("#live").className = `live ${on ? "on" : "off"}`;
       setText("#live-text", on ? "实时 Live" : "重连中 Reconnecting");
     };
     source.onopen = () => live(true);
-    source.onerror = () => live(false);
+    source.onerror = () => {
+      live(false);
+      // Closed for good (e.g. 401 before a token was entered): try again with the current token.
+      if (source.readyState === EventSource.CLOSED) setTimeout(connectStream, 5000);
+    };
     source.onmessage = (msg) => {
       let alert;
       try { alert = JSON.parse(msg.data); } catch (err) { console.warn("bad alert event", err); return; }
