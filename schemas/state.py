@@ -151,6 +151,9 @@ class EnterpriseState(BaseModel):
     scores: ScoreSummary | None = None
     counts: dict[str, int] = Field(default_factory=dict)
     recent_event_ids: str = ""  # digests of the last N event ids, DIGEST_CHARS each
+    # The last input offset applied per "topic:partition": a record at or below it is a
+    # redelivery (after a crash or a rewind) and changes nothing, not even ``duplicates``.
+    positions: dict[str, int] = Field(default_factory=dict)
     open_alerts: dict[str, OpenAlert] = Field(default_factory=dict)
     alert_episodes: dict[str, int] = Field(default_factory=dict)
     applied: int = 0

@@ -119,6 +119,9 @@ def process_message(
     rules: RuleConfig | None = None,
     models: OnlineModels | None = None,
 ) -> Outcome:
+    position = f"{msg.topic}:{msg.partition}"
+    if state is not None and msg.offset <= state.positions.get(position, -1):
+        return Outcome("duplicate", uscc=state.uscc)  # redelivered: already applied, nothing changes
     decoded = decode_event(msg.value, now)
     if isinstance(decoded, EventRejected):
         return _dead_letter(msg, decoded, now)
@@ -127,6 +130,7 @@ def process_message(
         reason = RejectReason("uscc", f"message key {key!r} does not match the event's uscc", "key_mismatch")
         return _dead_letter(msg, EventRejected([reason]), now)
     new_state, applied = apply_event(state, decoded, now, keep_ids)
+    new_state.positions[position] = msg.offset
     if not applied:
         return Outcome("duplicate", uscc=decoded.uscc, state=new_state)
     rules = rules or DEFAULT_RULES

@@ -226,6 +226,7 @@ def _copy_for_update(state: EnterpriseState, event: Event) -> EnterpriseState:
     new.counts = dict(state.counts)
     new.open_alerts = {k: v.model_copy() for k, v in state.open_alerts.items()}
     new.alert_episodes = dict(state.alert_episodes)
+    new.positions = dict(state.positions)
     if isinstance(event, TaxFiling | SocialSecurityFiling):
         m = state.monthly
         fields: dict[str, Any] = {name: list(getattr(m, name)) for name in MONTHLY_SERIES}
