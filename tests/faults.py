@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import statistics
+import subprocess
 import sys
 import threading
 import time
