@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-packages demo test lint pytest stop kafka-start kafka-stop clean
+.PHONY: setup system-packages demo test lint pytest faults soak stop kafka-start kafka-stop clean
 
 setup: system-packages $(STAMP) .kafka/lib/.fetched
 
@@ -35,6 +35,16 @@ pytest: setup
 	$(PY) -m pytest
 
 test: lint pytest
+
+# The long fault suite (about 15 minutes): ten kills over a 300-enterprise park against the
+# offline oracle, then the fault tests with a 60-second ClickHouse outage.
+faults: setup
+	$(PY) -m tests.faults --enterprises 300 --months 6 --kills 10
+	ENTBRAIN_FAULT_OUTAGE_SECONDS=60 $(PY) -m pytest -q tests/integration/test_faults.py
+
+# The mid-stream restart test, twenty times in a row.
+soak: setup
+	$(PY) -m tests.soak --runs 20
 
 stop:
 	$(VENV)/bin/entbrain stop

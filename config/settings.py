@@ -96,6 +96,8 @@ class WorkerSettings(_Section):
     # Fault injection for tests: ``<failpoint>[@N]`` exits hard at that commit-protocol
     # boundary of the N-th batch (streams/commit.py); empty = off.
     failpoint: str = ""
+    # Fault injection for tests: every ClickHouse insert fails for this long after the first.
+    insert_outage_seconds: float = Field(default=0.0, ge=0)
 
 
 class WebSettings(_Section):

@@ -33,6 +33,7 @@ from streams.commit import CommitPorts, Failpoint, commit_batch
 from streams.continuity import OffsetContinuity, Verdict
 from streams.dashboard_views import register_dashboard
 from streams.diagnostics import register_diagnostics
+from streams.fault_injection import make_sink
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.pipeline import RawMessage
@@ -53,6 +54,7 @@ class Runtime:
     models: OnlineModels
     checkpoint_path: Path
     batches: int = 0
+    models_ahead: bool = False  # a batch was scored but not yet committed
     last_checkpoint: float = 0.0
     last_progress: float = 0.0
     alerts: AlertBroadcaster = field(default_factory=AlertBroadcaster)
@@ -94,7 +96,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     runtime = Runtime(
         settings=settings,
         db=db,
-        sink=ClickHouseSink(db, settings.sink),
+        sink=make_sink(db, settings.sink, settings.worker.insert_outage_seconds),
         metrics=WorkerMetrics(),
         executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"),
         models=load_models(models_path(settings)),
@@ -136,6 +138,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         return bool(next_offset >= high)
 
     async def _checkpoint_models() -> None:
+        runtime.models_ahead = False
         loop_time = asyncio.get_running_loop().time()
         if loop_time - runtime.last_checkpoint < settings.worker.checkpoint_seconds:
             return
@@ -184,6 +187,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def _run_batch(records: list[Record]) -> None:
         runtime.batches += 1
+        runtime.models_ahead = True
         batch = process_batch(
             ((_raw(record), record.item) for record in records),
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
@@ -240,7 +244,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _final_checkpoint(app: faust.App, **kwargs: Any) -> None:
-        if not lock.locked():  # mid-batch the models are ahead of the committed state
+        if not runtime.models_ahead:  # after an interrupted batch they are ahead of the committed state
             save_models(runtime.models, runtime.checkpoint_path)
 
     register_diagnostics(app, runtime)

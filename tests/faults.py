@@ -99,7 +99,8 @@ def _first_progress(worker: WorkerProcess, since: float, timeout: float = 120.0)
     return None
 
 
-def _done(settings: Settings) -> bool:
+def all_committed(settings: Settings) -> bool:
+    """The group's committed offsets have reached the end of every input partition."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": settings.worker.app_id})
@@ -163,19 +164,23 @@ def run(
         if killed_at is not None and plan:
             plan[-1].recovery_seconds = _first_progress(final, killed_at)
         producer.join()
-        try:
-            final.wait_for(lambda: _done(settings), timeout=900, what="every input committed")
-            final.wait_for(lambda: final.health()["counts"]["consumed"] >= 0, what="health")
-            report.rows = {
-                table: int(final.query(f"SELECT count() FROM {table} FINAL")[0][0])
-                for table in ("events", "dead_letters", "enterprise_snapshot", "scores", "alerts", "alert_events",
-                              "list_changes")
-            }  # fmt: skip
-        finally:
-            final.stop()
+        finish(final, settings, report)
     report.kills = plan
     compare(report, settings, exact=partitions == 1)
     return report
+
+
+def finish(final: WorkerProcess, settings: Settings, report: FaultReport) -> None:
+    """Let ``final`` commit every input, read its ClickHouse row counts, stop it."""
+    try:
+        final.wait_for(lambda: all_committed(settings), timeout=900, what="every input committed")
+        report.rows = {
+            table: int(final.query(f"SELECT count() FROM {table} FINAL")[0][0])
+            for table in ("events", "dead_letters", "enterprise_snapshot", "scores", "alerts", "alert_events",
+                          "list_changes")
+        }  # fmt: skip
+    finally:
+        final.stop()
 
 
 def compare(report: FaultReport, settings: Settings, exact: bool) -> None:
