@@ -91,7 +91,7 @@ class WorkerSettings(_Section):
     checkpoint_seconds: float = Field(default=0.0, ge=0)
     # Event-time alignment of the co-partitioned inputs: longest wait for a lagging partition,
     # and most records held per partition group before releasing without waiting.
-    align_max_idle_seconds: float = Field(default=2.0, ge=0)
+    align_max_idle_seconds: float = Field(default=10.0, ge=0)
     align_max_held: int = Field(default=50_000, ge=1)
     # Fault injection for tests: ``<failpoint>[@N]`` exits hard at that commit-protocol
     # boundary of the N-th batch (streams/commit.py); empty = off.

@@ -137,15 +137,17 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             return bool(high == 0 or (committed is not None and committed >= high))
         return bool(next_offset >= high)
 
-    async def _checkpoint_models() -> None:
-        runtime.models_ahead = False
+    def _snapshot_models() -> bytes | None:
         loop_time = asyncio.get_running_loop().time()
         if loop_time - runtime.last_checkpoint < settings.worker.checkpoint_seconds:
-            return
+            return None
         runtime.last_checkpoint = loop_time
-        # Pickled here, in the event loop, so the models do not change under the pickler.
-        payload = dump_models(runtime.models)
-        await runtime.in_db_thread(save_models, payload, runtime.checkpoint_path)
+        return dump_models(runtime.models)  # in the event loop: the models do not change under the pickler
+
+    async def _save_models(payload: bytes | None) -> None:
+        if payload is not None:
+            await runtime.in_db_thread(save_models, payload, runtime.checkpoint_path)
+        runtime.models_ahead = False  # the states are flushed: the models match them again
 
     async def _send(topic: Any, key: bytes | None, value: bytes) -> Any:
         return await topic.send(key=key, value=value)
@@ -166,7 +168,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         send=_send,
         flush_producer=lambda: app.producer.flush(),
         write_state=states.__setitem__,
-        checkpoint_models=_checkpoint_models,
+        snapshot_models=_snapshot_models,
+        save_models=_save_models,
         ack=_ack,
         commit_offsets=lambda: app.consumer.commit(),
     )
@@ -177,6 +180,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             loop = asyncio.get_running_loop()
             released = aligner.release(caught_up, loop.time())
             runtime.metrics.held.set(aligner.held)
+            runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
+            runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
             if not released:
                 return
             started = loop.time()

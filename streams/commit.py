@@ -7,15 +7,22 @@
 2. **Outputs**: every output message of the batch — alerts, scores, list changes, dead
    letters — is produced **and acknowledged by the broker** (the producer is flushed).
 3. **State**: the enterprise states are written to the Faust table and the changelog is
-   flushed; the online models are checkpointed when one is due.
+   flushed; the online models are checkpointed (pickled before the state write, the file
+   replaced after the flush).
 4. **Offsets**: the batch's input events are acknowledged and their offsets committed.
 
 A crash between two steps leaves the state of the previous batch, so the restarted worker
 reads the batch again and re-derives the same rows (collapsed by their keys) and the same
 output messages (same ``alert_id``, same ``version``, same bytes): a consumer of
 ``enterprise.alerts`` keeps the first message of each ``(alert_id, version)`` and drops
-the identical repeats. A crash after step 3 finds the batch's events in the states'
-recent event ids: they count as duplicates and derive nothing.
+the identical repeats. A crash after step 3 finds the batch's records at or below the
+offsets the states have applied: they are redeliveries and derive nothing.
+
+One window is not closed: a process killed while the changelog of step 3 is being
+delivered, before the models file is replaced, leaves some enterprises' states ahead of
+the models; their records are then redeliveries the models do not learn again (states,
+rows and rule alerts stay exact; later scores can differ slightly). The window lasts the
+changelog flush and one file write.
 
 Failpoints (testing only, off by default): ``ENTBRAIN_WORKER__FAILPOINT=<name>[@N]`` exits
 the process hard (``os._exit``, like a SIGKILL) at the named boundary of the N-th batch
@@ -85,7 +92,8 @@ class CommitPorts:
     send: Callable[[Any, bytes | None, bytes], Awaitable[Any]]
     flush_producer: Callable[[], Awaitable[None]]
     write_state: Callable[[bytes, bytes], None]
-    checkpoint_models: Callable[[], Awaitable[None]]
+    snapshot_models: Callable[[], bytes | None]  # the models pickled now, or None when no checkpoint is due
+    save_models: Callable[[bytes | None], Awaitable[None]]
     ack: Callable[[Any], Awaitable[Any]]
     commit_offsets: Callable[[], Awaitable[Any]]
 
@@ -97,11 +105,12 @@ async def commit_batch(outputs: BatchOutputs, ports: CommitPorts, failpoint: Fai
     await _send_all(ports, outputs.messages)  # 2
     await ports.flush_producer()
     failpoint.check("after_outputs", batch)
-    for key, value in outputs.states.items():  # 3
+    snapshot = ports.snapshot_models()  # 3 (pickled first: the window after the changelog is short)
+    for key, value in outputs.states.items():
         ports.write_state(key, value)
     failpoint.check("after_state", batch)
     await ports.flush_producer()
-    await ports.checkpoint_models()
+    await ports.save_models(snapshot)
     failpoint.check("before_commit", batch)
     for event in outputs.events:  # 4
         await ports.ack(event)

@@ -40,6 +40,10 @@ class WorkerMetrics:
         self.offset_gaps = Counter(
             "entbrain_offset_gaps", "Input records skipped by the consumer and read again", registry=self.registry
         )
+        self.aligner_releases = Gauge(
+            "entbrain_aligner_unaligned_releases", "Records released without full event-time alignment",
+            ["reason"], registry=self.registry,
+        )
         self._counts = {"consumed": 0, "applied": 0, "duplicate": 0, "dead_letter": 0}
 
     def count(self, topic: str, outcome: str) -> None:

@@ -1,7 +1,7 @@
 """The offline oracle: what a worker must end with, computed from the input topics alone.
 
-It reads back every record of the input topics, orders each partition the way the worker
-does (event time, topic rank, offset — :mod:`streams.alignment`) and folds the same pure
+It reads back every record of the input topics, orders them the way the worker does
+(:mod:`streams.alignment`: per partition number, the topics' queues merged by event time) and folds the same pure
 pipeline (:func:`streams.batch.process_batch`) over them with fresh models and one record
 time each (the record's Kafka timestamp). With one partition the order of the whole
 stream is total, so every state, score, alert version and ClickHouse row is determined;
@@ -21,7 +21,7 @@ import orjson
 from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels
-from streams.alignment import event_time
+from streams.alignment import EventTimeAligner, Record, event_time
 from streams.batch import OutputTopics, process_batch
 from streams.harness import read_topic
 from streams.pipeline import RawMessage
@@ -58,8 +58,12 @@ class Expected:
 
 
 def canonical_order(records: list[RawMessage], topics: tuple[str, ...]) -> list[RawMessage]:
-    rank = {topic: i for i, topic in enumerate(topics)}
-    return sorted(records, key=lambda r: (r.partition, event_time(r.value), rank[r.topic], r.offset))
+    """The worker's order with every record buffered: each partition a queue in offset order,
+    the queues of one partition number merged by their heads' event time (the aligner)."""
+    aligner = EventTimeAligner(topics, max_idle=0.0, max_held=len(records) + 1)
+    for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+        aligner.add(Record(r.topic, r.partition, r.offset, event_time(r.value), r))
+    return [record.item for record in aligner.release(lambda topic, partition, next_offset: True, now=0.0)]
 
 
 def input_records(settings: Settings) -> list[RawMessage]:
