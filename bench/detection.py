@@ -61,6 +61,7 @@ def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAler
     from streams import broker
     from streams.harness import WorkerProcess, isolated_env
     from streams.produce import produce_all
+    from streams.send_times import SendClock
 
     settings = Settings()
     started_broker = broker.ensure_started(settings)
@@ -70,11 +71,11 @@ def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAler
     worker = WorkerProcess(env, tmp / "worker.log")
     try:
         # The worker runs while the park is produced at ``rate``: events arrive as they would
-        # in operation. (The three topics are consumed independently, so a backlog produced
-        # all at once reaches the state in a different order across topics.)
+        # in operation, stamped with their business send time.
         worker.start()
-        report = produce_all(worker.settings, ((m.kind, m.key, m.value) for m in simulate(config)), rate=rate,
-                             label="producing")  # fmt: skip
+        clock = SendClock()
+        messages = ((m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config))
+        report = produce_all(worker.settings, messages, rate=rate, label="producing")
         with Progress(console=console) as progress:
             task = progress.add_task("worker consuming", total=report.produced)
             while (done := worker.counts()["consumed"]) < report.produced:

@@ -4,13 +4,15 @@ The three input topics are consumed independently: during a backlog (a year of f
 ingested at once, a rebuild, a worker catching up after a crash) one topic runs far ahead
 of another, so state that combines sources would see months that do not belong together.
 Like Kafka Streams (``max.task.idle.ms``), the worker merges the partitions that share a
-partition number: it releases the record with the earliest event time among the heads of
+partition number: it releases the record with the earliest timestamp among the heads of
 the group, and holds a group while one of its partitions has records still to fetch and
 none buffered — for at most ``max_idle`` seconds.
 
-With every partition of a group buffered or caught up with its high watermark, the order
-is the total order ``(event time, topic rank, offset)`` — the same whether the records
-arrived live or as a backlog. Held records are not acknowledged, so their offsets are not
+The time is the record's Kafka timestamp: entbrain's producers stamp each record with its
+business send time, strictly increasing in production order (:mod:`streams.send_times`),
+so with every partition of a group buffered or caught up the merge reproduces the
+production order — the same whether the records arrived live or as a backlog. Each
+partition stays in offset order. Held records are not acknowledged, so their offsets are not
 committed and a crash re-reads them.
 
 Memory is bounded: past ``max_held`` records held in one group the earliest head is
@@ -29,13 +31,7 @@ import heapq
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
-
-import orjson
-
-SHANGHAI = timezone(timedelta(hours=8))
-EARLIEST = float("-inf")
 
 # (topic, partition, next offset to read) → True when nothing more is waiting to be fetched
 CaughtUp = Callable[[str, int, int], bool]
@@ -48,34 +44,8 @@ class Record:
     topic: str
     partition: int
     offset: int
-    event_time: float
+    event_time: float  # the record's timestamp, seconds
     item: Any
-
-
-def event_time(value: bytes | None) -> float:
-    """The event's business time (``occurred_at``) in epoch seconds, read without validation.
-
-    An undecodable or timeless value sorts first (it will be dead-lettered anyway); a time
-    without a zone is read as Asia/Shanghai, like the event contract says.
-
-    >>> event_time(b'{"occurred_at": "2025-01-01T08:00:00+08:00"}')
-    1735689600.0
-    >>> event_time(b'{"occurred_at": "2025-01-01T08:00:00"}'), event_time(b"not json")
-    (1735689600.0, -inf)
-    """
-    if not value:
-        return EARLIEST
-    try:
-        text = orjson.loads(value).get("occurred_at")
-        moment = datetime.fromisoformat(text)
-    except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
-        return EARLIEST
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=SHANGHAI)
-    try:
-        return moment.timestamp()
-    except (OverflowError, OSError, ValueError):
-        return EARLIEST
 
 
 @dataclass

@@ -27,7 +27,7 @@ from config.rules import load_rules
 from detectors.models import OnlineModels, dump_models, load_models, save_models
 from sinks import ClickHouseSink, Database
 from streams.alert_stream import AlertBroadcaster
-from streams.alignment import EventTimeAligner, Record, event_time
+from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
 from streams.commit import CommitPorts, Failpoint, commit_batch
 from streams.continuity import OffsetContinuity, Verdict
@@ -223,7 +223,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 if verdict is not Verdict.ACCEPT:
                     continue
                 streams_by_event[id(event)] = stream
-                aligner.add(Record(message.topic, message.partition, message.offset, event_time(message.value), event))
+                aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, event))
             await drain()
 
     async def _reread_gap(message: Any) -> None:

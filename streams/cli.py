@@ -53,14 +53,17 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     config = SimulationConfig(
         enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=args.anomaly_rate
     )
-    messages = ((m.kind, m.key, m.value) for m in simulate(config))
+    from streams.send_times import SendClock
+
+    clock = SendClock()
+    messages = ((m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config))
     if args.truth:
         write_truth(Path(args.truth), ground_truth(config))
     if args.out:
         count = 0
         with Path(args.out).open("wb") as fh:
-            for _kind, _key, value in messages:
-                fh.write(value.rstrip(b"\n") + b"\n")
+            for message in messages:
+                fh.write(message[2].rstrip(b"\n") + b"\n")
                 count += 1
         out.print(f"wrote {count} events to {args.out}")
         return 0
@@ -77,6 +80,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     from schemas import EventRejected
     from streams.ingest import check_row, detect_format, read_rows, validate_kind
     from streams.kafka_admin import ensure_topics, make_producer
+    from streams.send_times import SendClock
 
     path = Path(args.file)
     if not path.is_file():
@@ -87,6 +91,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     ensure_topics(settings.kafka)
     producer = make_producer(settings.kafka)
     failures: list[str] = []
+    clock = SendClock()  # records stamped with their business time, in file order
     read = produced = rejected = 0
     with path.open("rb") as fh, rejects_path.open("wb") as rejects, Progress(
         TextColumn("[bold]ingesting"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console
@@ -100,9 +105,10 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
                 reasons = [r.as_dict() for r in checked.reasons]
                 rejects.write(orjson.dumps({"line": row.line, "reasons": reasons, "row": row.payload}, default=str) + b"\n")
                 continue
-            value, event_kind, uscc = checked
+            value, event_kind, uscc, occurred_at = checked
             producer.produce(
                 settings.kafka.topics.for_kind(event_kind), key=uscc.encode(), value=value,
+                timestamp=clock.stamp(occurred_at),
                 on_delivery=lambda err, _m: failures.append(str(err)) if err else None,
             )  # fmt: skip
             produced += 1

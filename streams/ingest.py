@@ -72,8 +72,10 @@ def read_rows(fh: BinaryIO, fmt: str) -> Iterator[IngestRow]:
         yield IngestRow(n, _nest(record))
 
 
-def check_row(row: IngestRow, kind: str | None, now: datetime | None = None) -> tuple[bytes, str, str] | EventRejected:
-    """Return ``(value, kind, uscc)`` to produce, or the reasons the row is rejected."""
+def check_row(
+    row: IngestRow, kind: str | None, now: datetime | None = None
+) -> tuple[bytes, str, str, datetime] | EventRejected:
+    """Return ``(value, kind, uscc, occurred_at)`` to produce, or the reasons the row is rejected."""
     if row.error is not None:
         return EventRejected([RejectReason("", row.error, "json")])
     payload = row.payload
@@ -84,7 +86,7 @@ def check_row(row: IngestRow, kind: str | None, now: datetime | None = None) -> 
     result = validate_payload(payload, now or datetime.now(UTC))
     if isinstance(result, EventRejected):
         return result
-    return orjson.dumps(payload), result.kind, result.uscc
+    return orjson.dumps(payload), result.kind, result.uscc, result.occurred_at
 
 
 def validate_kind(kind: str | None) -> str | None:

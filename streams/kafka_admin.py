@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 from config import KafkaSettings
 from streams.kafka_security import confluent_config
@@ -50,3 +57,16 @@ def make_producer(kafka: KafkaSettings, **overrides: object) -> Producer:
     }
     conf.update(overrides)
     return Producer(conf)
+
+
+def _keep_forever(admin: AdminClient, names: list[str], timeout: float) -> None:
+    """Input topics made before they were created with ``retention.ms=-1`` get it now."""
+    if not names:
+        return
+    resources = [
+        ConfigResource(ResourceType.TOPIC, name, incremental_configs=[
+            ConfigEntry("retention.ms", "-1", incremental_operation=AlterConfigOpType.SET)])
+        for name in names
+    ]  # fmt: skip
+    for future in admin.incremental_alter_configs(resources).values():
+        future.result(timeout)

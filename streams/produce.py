@@ -22,13 +22,17 @@ class ProduceReport:
 
 def produce_all(
     settings: Settings,
-    messages: Iterable[tuple[str, bytes, bytes]],
+    messages: Iterable[tuple[str, bytes, bytes] | tuple[str, bytes, bytes, int]],
     total: int | None = None,
     rate: float | None = None,
     label: str = "producing",
     show_progress: bool = True,
 ) -> ProduceReport:
-    """Produce ``(kind, key, value)`` triples to the kind's input topic; wait for delivery."""
+    """Produce ``(kind, key, value[, timestamp_ms])`` to the kind's input topic; wait for delivery.
+
+    ``timestamp_ms`` is the record's Kafka timestamp (the business send time, see
+    :mod:`streams.send_times`); without it the broker's clock stamps the record.
+    """
     ensure_topics(settings.kafka)
     producer = make_producer(settings.kafka)
     report = ProduceReport()
@@ -44,11 +48,13 @@ def produce_all(
         disable=not show_progress,
     ) as progress:  # fmt: skip
         task = progress.add_task(label, total=total)
-        for i, (kind, key, value) in enumerate(messages):
+        for i, message in enumerate(messages):
+            kind, key, value = message[0], message[1], message[2]
+            stamp = message[3] if len(message) > 3 else 0  # type: ignore[misc]  # 0: the broker's clock
             topic = settings.kafka.topics.for_kind(kind)
             while True:
                 try:
-                    producer.produce(topic, key=key, value=value, on_delivery=delivered)
+                    producer.produce(topic, key=key, value=value, on_delivery=delivered, timestamp=stamp)
                     break
                 except BufferError:
                     producer.poll(0.05)

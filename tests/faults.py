@@ -38,6 +38,7 @@ from streams import broker
 from streams.commit import FAILPOINTS
 from streams.harness import WorkerProcess, isolated_env, settings_from
 from streams.produce import produce_all
+from streams.send_times import SendClock
 from tests.oracle import alerts_on_topic, expected_results, state_differences, worker_states
 
 
@@ -127,7 +128,8 @@ def run(
     env["ENTBRAIN_SINK__BATCH_MAX_EVENTS"] = "500"
     settings = settings_from(env)
     config = SimulationConfig(enterprises=enterprises, months=months, seed=seed)
-    messages = [(m.kind, m.key, m.value) for m in simulate(config)]
+    clock = SendClock()
+    messages = [(m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config)]
     report = FaultReport(enterprises, months, seed, partitions, len(messages))
     rate = rate or len(messages) / (12.0 * kills + 10.0)
     rng = random.Random(seed)

@@ -21,7 +21,7 @@ import orjson
 from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels
-from streams.alignment import EventTimeAligner, Record, event_time
+from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
 from streams.harness import read_topic
 from streams.pipeline import RawMessage
@@ -62,7 +62,7 @@ def canonical_order(records: list[RawMessage], topics: tuple[str, ...]) -> list[
     the queues of one partition number merged by their heads' event time (the aligner)."""
     aligner = EventTimeAligner(topics, max_idle=0.0, max_held=len(records) + 1)
     for r in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
-        aligner.add(Record(r.topic, r.partition, r.offset, event_time(r.value), r))
+        aligner.add(Record(r.topic, r.partition, r.offset, r.timestamp or 0.0, r))
     return [record.item for record in aligner.release(lambda topic, partition, next_offset: True, now=0.0)]
 
 
