@@ -93,6 +93,7 @@ class WorkerSettings(_Section):
     # and most records held per partition group before releasing without waiting.
     align_max_idle_seconds: float = Field(default=10.0, ge=0)
     align_max_held: int = Field(default=50_000, ge=1)
+    align_settle_seconds: float = Field(default=0.2, ge=0)
     # Fault injection for tests: ``<failpoint>[@N]`` exits hard at that commit-protocol
     # boundary of the N-th batch (streams/commit.py); empty = off.
     failpoint: str = ""

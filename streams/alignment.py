@@ -6,7 +6,9 @@ of another, so state that combines sources would see months that do not belong t
 Like Kafka Streams (``max.task.idle.ms``), the worker merges the partitions that share a
 partition number: it releases the record with the earliest timestamp among the heads of
 the group, and holds a group while one of its partitions has records still to fetch and
-none buffered — for at most ``max_idle`` seconds.
+none buffered — for at most ``max_idle`` seconds. Live, a partition that looks caught up
+may only look so (its high watermark is as old as its last fetch): a record goes while
+another partition of its group is empty only once it has waited ``settle`` seconds.
 
 The time is the record's Kafka timestamp: entbrain's producers stamp each record with its
 business send time, strictly increasing in production order (:mod:`streams.send_times`),
@@ -46,6 +48,7 @@ class Record:
     offset: int
     event_time: float  # the record's timestamp, seconds
     item: Any
+    received: float = 0.0  # when the worker got it (loop time)
 
 
 @dataclass
@@ -64,8 +67,11 @@ class _Group:
 class EventTimeAligner:
     """Merges records of co-partitioned topics into event-time order, per partition number."""
 
-    def __init__(self, topics: Sequence[str], max_idle: float = 2.0, max_held: int = 50_000) -> None:
+    def __init__(
+        self, topics: Sequence[str], max_idle: float = 10.0, max_held: int = 50_000, settle: float = 0.0
+    ) -> None:
         self.topics = tuple(topics)
+        self.settle = settle
         self.rank = {topic: i for i, topic in enumerate(self.topics)}
         self.max_idle = max_idle
         self.max_held = max_held
@@ -112,6 +118,12 @@ class EventTimeAligner:
         blocked = [t for t, q in group.queues.items() if not q and not self._done(group, t, partition, caught_up)]
         held = group.held
         while heap:
+            if not blocked and self.settle and len(heap) < len(group.queues):
+                # A partition of the group has nothing buffered and looked caught up at its last
+                # fetch: give that fetch ``settle`` seconds to catch up with the head's time.
+                head = group.queues[heap[0][3]][0]
+                if now - head.received < self.settle:
+                    break
             if blocked and held <= self.max_held:
                 if group.waiting_since is None:
                     group.waiting_since = now

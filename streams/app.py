@@ -120,7 +120,10 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         value_type=bytes,
         use_partitioner=True,
     )
-    aligner = EventTimeAligner(topics.inputs(), settings.worker.align_max_idle_seconds, settings.worker.align_max_held)
+    aligner = EventTimeAligner(
+        topics.inputs(), settings.worker.align_max_idle_seconds, settings.worker.align_max_held,
+        settings.worker.align_settle_seconds,
+    )  # fmt: skip
     continuity = OffsetContinuity()
     lock = asyncio.Lock()
     streams_by_event: dict[int, Any] = {}
@@ -223,7 +226,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 if verdict is not Verdict.ACCEPT:
                     continue
                 streams_by_event[id(event)] = stream
-                aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, event))
+                aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, event,
+                                   asyncio.get_running_loop().time()))  # fmt: skip
             await drain()
 
     async def _reread_gap(message: Any) -> None:
@@ -233,7 +237,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         runtime.metrics.offset_gaps.inc()
         await app.consumer.seek(message.tp, expected)
 
-    @app.timer(interval=0.25)
+    @app.timer(interval=0.1)
     async def _release_held() -> None:
         """Held records go once their partition group may move (or waited ``max_idle``)."""
         if aligner.held:
