@@ -94,6 +94,12 @@ class EventTimeAligner:
     def held(self) -> int:
         return sum(group.held for group in self.groups.values())
 
+    def extend_waits(self, seconds: float) -> None:
+        """Time the worker spent processing is not time a partition kept silent."""
+        for group in self.groups.values():
+            if group.waiting_since is not None:
+                group.waiting_since += seconds
+
     def forget(self, partitions: set[int]) -> list[Record]:
         """Drop the groups of revoked partitions; their records are re-read by the next owner."""
         dropped: list[Record] = []

@@ -191,6 +191,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             for start in range(0, len(released), settings.sink.batch_max_events):
                 await _run_batch(released[start : start + settings.sink.batch_max_events])
             runtime.last_progress = loop.time()
+            aligner.extend_waits(runtime.last_progress - started)
             runtime.metrics.batch_seconds.set(runtime.last_progress - started)
 
     async def _run_batch(records: list[Record]) -> None:

@@ -264,5 +264,6 @@ def apply_event(
     if state.business_at is None or seen > state.business_at:
         state.business_at = seen
     state.applied += 1
-    state.updated_at = now
+    # the latest record time applied: the same whatever order the sources were read in
+    state.updated_at = now if state.updated_at is None or now > state.updated_at else state.updated_at
     return state, True
