@@ -25,7 +25,6 @@ from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
 from streams.harness import read_topic
 from streams.pipeline import RawMessage
-from streams.state_update import DIGEST_CHARS
 
 # What identifies a row of each table (its ReplacingMergeTree key).
 ROW_KEYS: dict[str, tuple[str, ...]] = {
@@ -131,31 +130,25 @@ def alerts_on_topic(settings: Settings) -> AlertsSeen:
     return AlertsSeen(set(seen), messages, conflicting)
 
 
-# What the online models decide (scores, from peers and forecasters learned across enterprises)
-# depends on the order enterprises are seen in, not only on each enterprise's own events.
-MODEL_FIELDS = frozenset({"scores"})
-
-
-def _digests(text: str) -> list[str]:
-    return sorted(text[i : i + DIGEST_CHARS] for i in range(0, len(text), DIGEST_CHARS))
+# What depends on the order the records were applied in, not only on which were applied:
+# scores (peers and forecasters learned across enterprises), the alert lifecycle (rules read
+# the state before and after each event) and the window of recent event ids.
+ORDER_FIELDS = frozenset({"scores", "open_alerts", "alert_episodes", "recent_event_ids"})
 
 
 def state_differences(
     expected: dict[str, dict[str, Any]], actual: dict[str, dict[str, Any]], fields: str = "data"
 ) -> list[str]:
-    """Enterprises whose states differ: ``fields="data"`` compares everything the enterprise's
-    own events decide (recent event ids as a set), ``"models"`` only :data:`MODEL_FIELDS`."""
+    """Enterprises whose states differ: ``fields="data"`` compares what the set of applied
+    events decides (everything but :data:`ORDER_FIELDS`), ``"order"`` only those."""
     problems = []
     for uscc in sorted(set(expected) | set(actual)):
         want, got = expected.get(uscc), actual.get(uscc)
         if want is None or got is None:
             problems.append(f"{uscc}: {'missing in the worker' if got is None else 'not expected'}")
             continue
-        keys = MODEL_FIELDS if fields == "models" else (set(want) | set(got)) - MODEL_FIELDS
-        differ = sorted(
-            k for k in keys
-            if (_digests(want.get(k, "")) != _digests(got.get(k, "")) if k == "recent_event_ids" else want.get(k) != got.get(k))
-        )  # fmt: skip
+        keys = ORDER_FIELDS if fields == "order" else (set(want) | set(got)) - ORDER_FIELDS
+        differ = sorted(k for k in keys if want.get(k) != got.get(k))
         if differ:
             problems.append(f"{uscc}: {', '.join(differ)} differ")
     return problems
