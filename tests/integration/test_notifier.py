@@ -114,3 +114,27 @@ def test_silence_and_failing_receiver(env: dict[str, str], tmp_path: Path) -> No
     assert ["A0002", 1, "silenced", 0] in rows
     assert not any(r[0] == "A0002" and r[1] == 2 for r in rows)  # the silenced firing's resolution: nothing
     assert [r[2] for r in rows if r[0] == "A0001" and r[1] == 1] == ["retry", "retry", "retry", "delivered"]
+
+
+def test_past_the_retry_budget_is_dead_lettered_and_its_resolution_not_sent(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "ENTBRAIN_NOTIFIER__MAX_AGE_SECONDS": "1"}
+    settings = settings_from(env)
+    receiver = Receiver(fail_first=10_000, fail_status=503).start_thread()
+    sub = subscription("down", receiver.url)
+    ensure_topics(settings.kafka)
+    put(settings.kafka, settings.kafka.topics.subscriptions, sub.id, orjson.dumps(sub.to_record()))
+    produce_alerts(env, [make_alert(1), make_alert(1, state="resolved", version=2)])
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_for(lambda: bool(worker.query("SELECT count() FROM notification_dead_letters FINAL")[0][0]),
+                        60, "the dead letter row")  # fmt: skip
+        (row,) = worker.query("SELECT idempotency_key, last_error FROM notification_dead_letters FINAL")
+    finally:
+        worker.stop()
+    assert row[0] == "down:A0001:1" and "HTTP 503" in row[1]
+    dead = read_all(settings.kafka, settings.kafka.topics.notifications_deadletter)
+    assert list(dead) == ["down:A0001:1"] and orjson.loads(dead["down:A0001:1"])["last_error"] == "HTTP 503"
+    ledger = read_all(settings.kafka, settings.kafka.topics.notifications_ledger)
+    assert orjson.loads(ledger["down:A0001:1"])["status"] == "dead_lettered"
+    assert orjson.loads(ledger["down:A0001"]) == {"notified": False}
+    assert "down:A0001:2" not in ledger and not any(r.key == "down:A0001:2" for r in receiver.requests)
