@@ -25,6 +25,16 @@ class TopicNames(_Section):
     alerts: str = "enterprise.alerts"
     deadletter: str = "enterprise.deadletter"
     lists: str = "enterprise.lists"
+    # Alert delivery: subscriptions and silences (compacted, keyed by id), the delivery
+    # ledger (compacted, keyed by idempotency key) and notifications past the retry budget.
+    subscriptions: str = "enterprise.subscriptions"
+    silences: str = "enterprise.silences"
+    notifications_ledger: str = "enterprise.notifications.ledger"
+    notifications_deadletter: str = "enterprise.notifications.deadletter"
+
+    def compacted(self) -> tuple[str, str, str]:
+        """Topics that hold the latest value per key (``cleanup.policy=compact``)."""
+        return (self.subscriptions, self.silences, self.notifications_ledger)
 
     def inputs(self) -> tuple[str, str, str]:
         return (self.registration, self.tax, self.social_security)
@@ -105,6 +115,8 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=6066, ge=1, le=65535)
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)  # larger bodies get 413
+    # Where people reach the dashboard; notifications link to <public_url>/#/enterprise/<uscc>.
+    public_url: str = "http://127.0.0.1:6066"
 
     @property
     def loopback(self) -> bool:
@@ -114,6 +126,19 @@ class WebSettings(_Section):
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+class NotifierSettings(_Section):
+    """Alert delivery to subscribers (streams/notifier.py, sinks/channels.py)."""
+
+    enabled: bool = True
+    subscriptions_file: Path = REPO_ROOT / "config" / "subscriptions.yaml"  # seeds an empty topic
+    timeout_seconds: float = Field(default=10.0, gt=0)  # one HTTP attempt
+    retry_initial_seconds: float = Field(default=1.0, gt=0)
+    retry_max_seconds: float = Field(default=300.0, gt=0)  # longest wait between attempts
+    max_age_seconds: float = Field(default=3600.0, gt=0)  # then the notification is dead-lettered
+    max_in_flight: int = Field(default=1000, ge=1)  # unsettled alert messages before pausing
+    watchlist_refresh_seconds: float = Field(default=300.0, gt=0)  # dynamic watch-lists
 
 
 class Role(StrEnum):
@@ -167,5 +192,6 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
     auth: AuthSettings = AuthSettings()
+    notifier: NotifierSettings = NotifierSettings()
     kafka_home: Path = REPO_ROOT / ".kafka"  # the broker's jars (lib/)
     kafka_data_dir: Path = REPO_ROOT / ".data" / "kafka"  # the local broker's storage, config, log

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from schemas.delivery import Notification, Silence, Subscription
 from schemas.events import InvoiceSummary, RegistrationEvent, SocialSecurityFiling, TaxFiling
 from schemas.outputs import Alert, DeadLetter, ScoreUpdate
 
@@ -18,6 +19,9 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "score_update": ScoreUpdate,
     "alert": Alert,
     "dead_letter": DeadLetter,
+    "notification": Notification,
+    "subscription": Subscription,
+    "silence": Silence,
 }
 
 

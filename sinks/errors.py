@@ -4,7 +4,9 @@
 
     SinkError
     ├── MigrationError        a migration failed; the worker stops, naming the file
-    └── SinkUnavailable       ClickHouse cannot take writes now (carries ``retry_after``)
+    ├── SinkUnavailable       ClickHouse cannot take writes now (carries ``retry_after``)
+    └── DeliveryError         a notification was not accepted by its receiver
+        └── RetryableDelivery a timeout, a connection error, 5xx or 429: worth trying again
 """
 
 from __future__ import annotations
@@ -28,4 +30,20 @@ class SinkUnavailable(SinkError):
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeliveryError(SinkError):
+    """The receiver did not accept the notification; ``status`` is its HTTP code (0: none)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RetryableDelivery(DeliveryError):
+    """Worth another attempt; ``retry_after`` is the receiver's own ``Retry-After``, if any."""
+
+    def __init__(self, message: str, status: int = 0, retry_after: float | None = None) -> None:
+        super().__init__(message, status)
         self.retry_after = retry_after

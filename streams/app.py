@@ -32,6 +32,7 @@ from streams.batch import OutputTopics, process_batch
 from streams.commit import CommitPorts, Failpoint, commit_batch
 from streams.continuity import OffsetContinuity, Verdict
 from streams.dashboard_views import register_dashboard
+from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
 from streams.kafka_security import faust_credentials
@@ -260,6 +261,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     register_diagnostics(app, runtime)
     register_views(app, runtime, states)
     register_dashboard(app, runtime)
+    register_delivery(app, runtime)
     return app, runtime
 
 

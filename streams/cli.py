@@ -413,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     stop = sub.add_parser("stop", help="stop the worker and the local broker started by demo")
     stop.set_defaults(handler=_stop)
+
+    from streams.delivery_cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 

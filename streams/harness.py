@@ -44,6 +44,11 @@ def isolated_env(tmp: Path, bootstrap: str, partitions: int = 2) -> dict[str, st
         "ENTBRAIN_KAFKA__TOPICS__ALERTS": f"t{tag}.alerts",
         "ENTBRAIN_KAFKA__TOPICS__DEADLETTER": f"t{tag}.deadletter",
         "ENTBRAIN_KAFKA__TOPICS__LISTS": f"t{tag}.lists",
+        "ENTBRAIN_KAFKA__TOPICS__SUBSCRIPTIONS": f"t{tag}.subscriptions",
+        "ENTBRAIN_KAFKA__TOPICS__SILENCES": f"t{tag}.silences",
+        "ENTBRAIN_KAFKA__TOPICS__NOTIFICATIONS_LEDGER": f"t{tag}.notifications.ledger",
+        "ENTBRAIN_KAFKA__TOPICS__NOTIFICATIONS_DEADLETTER": f"t{tag}.notifications.deadletter",
+        "ENTBRAIN_NOTIFIER__SUBSCRIPTIONS_FILE": str(tmp / "subscriptions.yaml"),  # absent: no seed
         "ENTBRAIN_WORKER__APP_ID": f"test-{tag}",
         "ENTBRAIN_WORKER__DATA_DIR": str(tmp / "worker"),
         "ENTBRAIN_CLICKHOUSE__URL": f"chdb://{tmp / 'clickhouse'}",

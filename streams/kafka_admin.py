@@ -27,14 +27,22 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     topics = kafka.topics
     wanted = list(names) if names is not None else [
         *topics.inputs(), topics.scores, topics.alerts, topics.deadletter, topics.lists,
+        *topics.compacted(), topics.notifications_deadletter,
     ]  # fmt: skip
     admin = AdminClient(confluent_config(kafka))
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [n for n in wanted if n not in existing]
     if not missing:
         return []
+    compacted = set(topics.compacted())
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor) for n in missing]
+        [
+            NewTopic(
+                n, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor,
+                config={"cleanup.policy": "compact"} if n in compacted else {},
+            )  # fmt: skip
+            for n in missing
+        ]
     )
     for future in futures.values():
         try:

@@ -1,0 +1,423 @@
+"""The notifier: ``enterprise.alerts`` → subscribers, exactly once per subscriber in effect.
+
+It runs inside the worker process (started by :func:`register_notifier`) because embedded
+ClickHouse belongs to one process and the notifier logs every attempt there; it reads the
+alerts with its own confluent-kafka consumer and group (``<app id>.notifier``) rather than as
+a Faust agent, so its position moves exactly when a notification is settled — never through
+Faust's acking — and a slow receiver never holds the input agent back.
+
+For each alert version and each subscription: :func:`streams.matching.decide`, then deliver
+(:mod:`sinks.delivery`), then write the **delivery ledger** — the compacted topic
+``enterprise.notifications.ledger``, key ``<subscription id>:<alert_id>:<version>``, plus one
+key ``<subscription id>:<alert_id>`` saying whether the episode was notified. Settled means
+delivered, silenced, or dead-lettered after the retry budget. A message's offset is committed
+only when every subscriber's notification of it is settled and in the ledger; the ledger is
+read to its end before any alert. So a restarted notifier skips what the ledger has and sends
+what it lacks; the one window — delivered, killed before the ledger write — sends the same
+``Idempotency-Key`` again, which receivers drop.
+
+Each subscription has its own queue and task: one slow receiver delays only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import orjson
+import yaml
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from config import Settings
+from schemas import Alert
+from schemas.delivery import Channel, EnterpriseProfile, Silence, Subscription, idempotency_key
+from sinks.channels import build_request, notification_of
+from sinks.delivery import Attempt, send_with_retries
+from sinks.errors import DeliveryError
+from streams.compacted import CompactedReader
+from streams.kafka_admin import make_producer
+from streams.kafka_security import confluent_config
+from streams.matching import Decision, decide
+
+if TYPE_CHECKING:
+    from sinks import Database
+
+log = logging.getLogger(__name__)
+
+PROFILE_SQL = """
+    SELECT uscc, name, district_code, industry_code, industry_section, tier
+    FROM enterprise_snapshot FINAL WHERE uscc = {uscc:String}
+"""
+NOTIFICATION_COLUMNS = ("subscription_id", "alert_id", "version", "attempt", "status", "http_status",
+                        "latency_ms", "error", "channel", "attempted_at")  # fmt: skip
+
+
+def load_seed(path: Path) -> list[Subscription]:
+    """The subscriptions of ``config/subscriptions.yaml`` (none if the file is absent)."""
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [Subscription.model_validate(s) for s in data.get("subscriptions") or []]
+
+
+@dataclass
+class PartitionProgress:
+    """Offsets of one alerts partition still waiting for subscribers (in consumption order)."""
+
+    waiting: dict[int, int] = field(default_factory=dict)  # offset → notifications unsettled
+    next_offset: int = -1  # one past the last offset seen
+    committed: int = -1
+
+    def position(self) -> int:
+        """Where a restart must begin: the first unsettled offset, else past everything seen."""
+        return min(self.waiting) if self.waiting else self.next_offset
+
+
+@dataclass
+class Ledger:
+    """The in-memory copy of the delivery ledger topic."""
+
+    settled: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key → outcome
+    episodes: dict[str, bool] = field(default_factory=dict)  # "<sub>:<alert_id>" → notified
+
+    def apply(self, key: str, value: bytes | None) -> None:
+        if value is None:
+            self.settled.pop(key, None)
+            self.episodes.pop(key, None)
+            return
+        record = orjson.loads(value)
+        if "notified" in record:
+            self.episodes[key] = bool(record["notified"])
+        else:
+            self.settled[key] = record
+
+
+class Notifier:
+    """Consumes alerts, matches, delivers, records; see the module docstring."""
+
+    def __init__(self, settings: Settings, db: Database, in_db_thread: Callable[..., Any]) -> None:
+        self.settings = settings
+        self.topics = settings.kafka.topics
+        self.db = db
+        self.in_db_thread = in_db_thread
+        self.subscriptions: dict[str, Subscription] = {}
+        self.silences: dict[str, Silence] = {}
+        self.ledger = Ledger()
+        self.watchlists: dict[str, frozenset[str]] = {}
+        self.progress: dict[int, PartitionProgress] = {}
+        self.delivered = 0
+        self._queues: dict[str, asyncio.Queue[tuple[int, int, Alert, EnterpriseProfile]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._rows: list[tuple[Any, ...]] = []
+        self._mirror: list[tuple[str, tuple[Any, ...]]] = []
+        self._kafka_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notifier-kafka")
+        self._producer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notifier-producer")
+        self._producer: Producer | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._stopping = False
+        self.ready = asyncio.Event()
+
+    # -- control topics -------------------------------------------------------------------
+    def apply_control(self, topic: str, key: str, value: bytes | None) -> None:
+        """A subscription, silence or ledger record (from the topic, or just written)."""
+        if topic == self.topics.notifications_ledger:
+            self.ledger.apply(key, value)
+        elif topic == self.topics.subscriptions:
+            if value is None:
+                self.subscriptions.pop(key, None)
+            else:
+                self.subscriptions[key] = Subscription.model_validate_json(value)
+            self._mirror_subscription(key, self.subscriptions.get(key))
+        elif topic == self.topics.silences:
+            if value is None:
+                self.silences.pop(key, None)
+            else:
+                silence = Silence.model_validate_json(value)
+                self.silences[key] = silence
+                self._mirror.append(("silences", (silence.id, silence.model_dump_json(), silence.author,
+                                                  silence.reason, silence.starts_at, silence.ends_at, _now())))  # fmt: skip
+
+    def _mirror_subscription(self, key: str, sub: Subscription | None) -> None:
+        if sub is None:
+            row = (key, "", "", "", "", False, "{}", True, _now())
+        else:
+            row = (sub.id, sub.name, sub.owner, sub.channel.value, sub.language.value, sub.enabled,
+                   sub.model_dump_json(), False, _now())  # fmt: skip
+        self._mirror.append(("subscriptions", row))
+
+    # -- running --------------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        kafka = self.settings.kafka
+        self._producer = make_producer(kafka, **{"linger.ms": 5})
+        self._session = aiohttp.ClientSession()
+        control = await loop.run_in_executor(self._kafka_thread, CompactedReader, kafka,
+                                             [self.topics.subscriptions, self.topics.silences,
+                                              self.topics.notifications_ledger])  # fmt: skip
+        seed_needed = control.empty
+        while not control.at_end:
+            for topic, key, value in await loop.run_in_executor(self._kafka_thread, control.poll, 0.5):
+                self.apply_control(topic, key, value)
+        if seed_needed:
+            for sub in load_seed(self.settings.notifier.subscriptions_file):
+                await self.write(self.topics.subscriptions, sub.id, orjson.dumps(sub.to_record()))
+        await self.refresh_watchlists()
+        consumer = await loop.run_in_executor(self._kafka_thread, self._alerts_consumer)
+        background = [asyncio.create_task(self._poll_producer()), asyncio.create_task(self._flush_rows_forever()),
+                      asyncio.create_task(self._refresh_forever())]  # fmt: skip
+        self.ready.set()
+        try:
+            while not self._stopping:
+                for topic, key, value in await loop.run_in_executor(self._kafka_thread, control.poll, 0.0):
+                    self.apply_control(topic, key, value)
+                if sum(len(p.waiting) for p in self.progress.values()) >= self.settings.notifier.max_in_flight:
+                    await asyncio.sleep(0.05)
+                else:
+                    messages = await loop.run_in_executor(self._kafka_thread, consumer.consume, 500, 0.2)
+                    for message in messages:
+                        await self._dispatch(message)
+                await self._commit(consumer)
+        finally:
+            for task in [*background, *self._workers.values()]:
+                task.cancel()
+            await loop.run_in_executor(self._kafka_thread, consumer.close)
+            await loop.run_in_executor(self._kafka_thread, control.close)
+            await self._session.close()
+            self._producer.flush(5)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def _alerts_consumer(self) -> Consumer:
+        consumer = Consumer({
+            **confluent_config(self.settings.kafka), "group.id": f"{self.settings.worker.app_id}.notifier",
+            "enable.auto.commit": False, "auto.offset.reset": "earliest",
+            "session.timeout.ms": int(self.settings.kafka.session_timeout_seconds * 1000),
+        })  # fmt: skip
+        consumer.subscribe([self.topics.alerts], on_revoke=self._revoked)
+        return consumer
+
+    def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Runs in the consumer's thread: commit what is settled, forget the rest (the next
+        # owner starts from the first unsettled offset and asks the ledger).
+        offsets = [TopicPartition(p.topic, p.partition, self.progress[p.partition].position())
+                   for p in partitions if p.partition in self.progress and self.progress[p.partition].position() >= 0]  # fmt: skip
+        if offsets:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        for p in partitions:
+            self.progress.pop(p.partition, None)
+
+    async def _commit(self, consumer: Consumer) -> None:
+        offsets = []
+        for partition, progress in self.progress.items():
+            position = progress.position()
+            if position > progress.committed:
+                offsets.append(TopicPartition(self.topics.alerts, partition, position))
+                progress.committed = position
+        if offsets:
+            await asyncio.get_running_loop().run_in_executor(
+                self._kafka_thread, lambda: consumer.commit(offsets=offsets, asynchronous=False))
+
+    async def _dispatch(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("alerts consumer: %s", error)
+            return
+        partition, offset = int(message.partition() or 0), int(message.offset() or 0)
+        progress = self.progress.setdefault(partition, PartitionProgress())
+        progress.next_offset = offset + 1
+        try:
+            alert = Alert.model_validate_json(message.value() or b"")
+        except ValueError:
+            log.warning("alerts[%d]@%d is not an alert; skipped", partition, offset)
+            return
+        targets = [s for s in self.subscriptions.values()
+                   if idempotency_key(s.id, alert.alert_id, alert.version) not in self.ledger.settled]  # fmt: skip
+        if not targets:
+            return
+        profile = await self.profile(alert.uscc)
+        progress.waiting[offset] = len(targets)
+        for sub in targets:
+            self._queue(sub.id).put_nowait((partition, offset, alert, profile))
+
+    def _queue(self, subscription_id: str) -> asyncio.Queue[tuple[int, int, Alert, EnterpriseProfile]]:
+        if subscription_id not in self._queues:
+            self._queues[subscription_id] = asyncio.Queue()
+            self._workers[subscription_id] = asyncio.create_task(self._work(subscription_id))
+        return self._queues[subscription_id]
+
+    async def _work(self, subscription_id: str) -> None:
+        queue = self._queues[subscription_id]
+        while True:
+            partition, offset, alert, profile = await queue.get()
+            while True:  # a failure to record is retried: settling without the ledger would skip
+                try:
+                    await self.handle(subscription_id, alert, profile)
+                    break
+                except Exception:
+                    log.exception("notification %s failed to settle; retrying",
+                                  idempotency_key(subscription_id, alert.alert_id, alert.version))  # fmt: skip
+                    await asyncio.sleep(1.0)
+            progress = self.progress.get(partition)
+            if progress is not None and offset in progress.waiting:
+                progress.waiting[offset] -= 1
+                if progress.waiting[offset] <= 0:
+                    del progress.waiting[offset]
+
+    # -- one notification -----------------------------------------------------------------
+    async def handle(self, subscription_id: str, alert: Alert, profile: EnterpriseProfile) -> Decision:
+        """Decide, deliver and record one (subscription, alert version)."""
+        sub = self.subscriptions.get(subscription_id)
+        key = idempotency_key(subscription_id, alert.alert_id, alert.version)
+        if sub is None or key in self.ledger.settled:
+            return Decision.SKIP
+        episode = f"{subscription_id}:{alert.alert_id}"
+        decision = decide(sub, alert, profile, self.silences.values(), self.ledger.episodes.get(episode),
+                          self.watchlists.get(sub.id))  # fmt: skip
+        if decision is Decision.SKIP:
+            return decision
+        outcome: dict[str, Any]
+        if decision is Decision.SILENCED:
+            outcome = {"status": "silenced"}
+            self._log(sub, alert, Attempt(0, "silenced", 0, 0.0, ""))
+        else:
+            outcome = await self._deliver(sub, alert, profile)
+        notified = outcome["status"] == "delivered"
+        if episode not in self.ledger.episodes:
+            await self.write(self.topics.notifications_ledger, episode, orjson.dumps({"notified": notified}))
+        await self.write(self.topics.notifications_ledger, key, orjson.dumps({**outcome, "at": _now().isoformat()}))
+        if notified:
+            self.delivered += 1
+        return decision
+
+    async def _deliver(self, sub: Subscription, alert: Alert, profile: EnterpriseProfile) -> dict[str, Any]:
+        notification = notification_of(sub, alert, profile, self.settings.web.public_url)
+        attempts: list[Attempt] = []
+
+        def heard(attempt: Attempt) -> None:
+            attempts.append(attempt)
+            self._log(sub, alert, attempt)
+
+        try:
+            if sub.channel is Channel.KAFKA:
+                started = time.monotonic()
+                await self.write(sub.settings.topic or "", notification.idempotency_key,
+                                 notification.model_dump_json().encode())  # fmt: skip
+                heard(Attempt(1, "delivered", 0, (time.monotonic() - started) * 1000, ""))
+            else:
+                assert self._session is not None
+                request = build_request(sub, notification, int(time.time() * 1000))
+                await send_with_retries(self._session, request, sub.channel, self.settings.notifier, heard)
+            return {"status": "delivered", "attempts": len(attempts)}
+        except DeliveryError as exc:
+            error = str(exc)
+        dead = {"idempotency_key": notification.idempotency_key, "subscription_id": sub.id,
+                "alert_id": alert.alert_id, "version": alert.version, "channel": sub.channel.value,
+                "attempts": len(attempts), "last_error": error, "notification": notification.model_dump(mode="json")}  # fmt: skip
+        await self.write(self.topics.notifications_deadletter, notification.idempotency_key, orjson.dumps(dead))
+        self._mirror.append(("notification_dead_letters", (
+            notification.idempotency_key, sub.id, alert.alert_id, alert.version, sub.channel.value, len(attempts),
+            error, notification.model_dump_json(), _now())))  # fmt: skip
+        self._log(sub, alert, Attempt(len(attempts), "dead_lettered", 0, 0.0, error))
+        return {"status": "dead_lettered", "attempts": len(attempts), "last_error": error}
+
+    def _log(self, sub: Subscription, alert: Alert, attempt: Attempt) -> None:
+        self._rows.append((sub.id, alert.alert_id, alert.version, attempt.attempt, attempt.status, attempt.http_status,
+                           attempt.latency_ms, attempt.error[:1000], sub.channel.value, _now()))  # fmt: skip
+
+    # -- I/O helpers ----------------------------------------------------------------------
+    async def write(self, topic: str, key: str, value: bytes | None) -> None:
+        """Produce and wait for the broker's acknowledgement; control topics apply at once."""
+        assert self._producer is not None
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def delivered(err: Any, _msg: Any) -> None:
+            def settle() -> None:
+                if done.done():
+                    return
+                if err:
+                    done.set_exception(DeliveryError(f"{topic}: {err}"))
+                else:
+                    done.set_result(None)
+
+            loop.call_soon_threadsafe(settle)
+
+        self._producer.produce(topic, key=key.encode(), value=value, on_delivery=delivered)
+        await done
+        if topic in self.topics.compacted():
+            self.apply_control(topic, key, value)
+
+    async def _poll_producer(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            assert self._producer is not None
+            await loop.run_in_executor(self._producer_thread, self._producer.poll, 0.05)
+
+    async def profile(self, uscc: str) -> EnterpriseProfile:
+        """The enterprise as ClickHouse has it; rows are flushed before alerts are produced."""
+        try:
+            columns, rows = await self.in_db_thread(self.db.query, PROFILE_SQL, {"uscc": uscc})
+        except Exception:
+            log.exception("enterprise profile of %s unavailable", uscc)
+            return EnterpriseProfile(uscc=uscc)
+        if not rows:
+            return EnterpriseProfile(uscc=uscc)
+        return EnterpriseProfile.model_validate({c: ("" if v is None else v) for c, v in zip(columns, rows[0], strict=True)})
+
+    async def refresh_watchlists(self) -> None:
+        from streams.queries import run_query
+
+        for sub in list(self.subscriptions.values()):
+            if not sub.filters.watch_query:
+                continue
+            try:
+                _, rows = await self.in_db_thread(run_query, self.db, sub.filters.watch_query)
+                self.watchlists[sub.id] = frozenset(str(r[0]) for r in rows if r)
+            except Exception as exc:  # a bad query keeps the last list; the operator reads the log
+                log.warning("watch-list of subscription %s not refreshed: %s", sub.id, exc)
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.notifier.watchlist_refresh_seconds)
+            await self.refresh_watchlists()
+
+    async def flush_rows(self) -> None:
+        rows, self._rows = self._rows, []
+        mirror, self._mirror = self._mirror, []
+        try:
+            if rows:
+                await self.in_db_thread(self.db.insert_columns, "notifications", list(zip(*rows, strict=True)),
+                                        NOTIFICATION_COLUMNS)  # fmt: skip
+            for table, row in mirror:
+                await self.in_db_thread(self.db.insert_columns, table, [[v] for v in row], MIRROR_COLUMNS[table])
+        except Exception:
+            log.exception("notification log not written; keeping it for the next flush")
+            self._rows[:0] = rows
+            self._mirror[:0] = mirror
+
+    async def _flush_rows_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await self.flush_rows()
+
+
+MIRROR_COLUMNS: dict[str, tuple[str, ...]] = {
+    "subscriptions": ("id", "name", "owner", "channel", "language", "enabled", "definition", "deleted", "changed_at"),
+    "silences": ("id", "definition", "author", "reason", "starts_at", "ends_at", "changed_at"),
+    "notification_dead_letters": ("idempotency_key", "subscription_id", "alert_id", "version", "channel", "attempts",
+                                  "last_error", "notification", "dead_lettered_at"),
+}  # fmt: skip
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

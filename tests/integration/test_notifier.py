@@ -1,0 +1,140 @@
+"""The notifier against a real broker, a real worker and local receivers.
+
+Alerts are produced straight to the isolated alerts topic (the notifier's input); the
+subscriptions and silences are written to their compacted topics before the worker starts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas import Alert
+from schemas.delivery import Silence
+from streams.compacted import put, read_all
+from streams.kafka_admin import ensure_topics, make_producer
+from tests.delivery_fixtures import T0, Receiver, make_alert, subscription
+from tests.integration.worker_fixtures import WorkerProcess, isolated_env, settings_from
+
+
+@pytest.fixture
+def env(tmp_path: Path, kafka_bootstrap: str) -> Iterator[dict[str, str]]:
+    yield {
+        **isolated_env(tmp_path, kafka_bootstrap),
+        "ENTBRAIN_NOTIFIER__RETRY_INITIAL_SECONDS": "0.05",
+        "ENTBRAIN_NOTIFIER__RETRY_MAX_SECONDS": "0.3",
+        "ENTBRAIN_NOTIFIER__MAX_AGE_SECONDS": "60",
+    }
+
+
+def produce_alerts(env: dict[str, str], alerts: list[Alert]) -> None:
+    settings = settings_from(env)
+    ensure_topics(settings.kafka)
+    producer = make_producer(settings.kafka)
+    for alert in alerts:
+        producer.produce(settings.kafka.topics.alerts, key=alert.uscc.encode(), value=alert.model_dump_json().encode())
+    assert producer.flush(30) == 0
+
+
+def until(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(what)
+
+
+def test_killed_mid_delivery_and_restarted_delivers_each_exactly_once(env: dict[str, str], tmp_path: Path) -> None:
+    settings = settings_from(env)
+    receiver = Receiver(delay=0.15).start_thread()
+    subs = [subscription(f"s{i}", receiver.url) for i in (1, 2)]
+    ensure_topics(settings.kafka)
+    for sub in subs:
+        put(settings.kafka, settings.kafka.topics.subscriptions, sub.id, orjson.dumps(sub.to_record()))
+    alerts = [make_alert(n) for n in range(1, 16)]
+    produce_alerts(env, alerts)
+    expected = {f"{s.id}:{a.alert_id}:{a.version}" for s in subs for a in alerts}
+
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        until(lambda: len(receiver.delivered_keys()) >= 8, 120, "the first deliveries")
+        worker.kill()  # SIGKILL, deliveries in flight
+        before = len(receiver.delivered_keys())
+        assert before < len(expected), "everything was delivered before the kill; the test proves nothing"
+        worker = WorkerProcess(env, tmp_path / "worker.log").start()
+        until(lambda: set(receiver.delivered_keys()) >= expected, 120, "every notification after the restart")
+        time.sleep(2.0)  # nothing more may arrive
+    finally:
+        worker.stop()
+    delivered = Counter(receiver.delivered_keys())
+    assert set(delivered) == expected
+    # Only what was in flight at the kill (one per subscription) may come twice, same key.
+    assert sum(delivered.values()) - len(expected) <= len(subs)
+    ledger = read_all(settings.kafka, settings.kafka.topics.notifications_ledger)
+    assert {k for k in ledger if k.count(":") == 2} == expected
+    assert all(orjson.loads(ledger[k])["status"] == "delivered" for k in expected)
+
+
+def test_silence_and_failing_receiver(env: dict[str, str], tmp_path: Path) -> None:
+    settings = settings_from(env)
+    receiver = Receiver(fail_first=3, fail_status=500).start_thread()
+    sub = subscription("ops", receiver.url)
+    ensure_topics(settings.kafka)
+    put(settings.kafka, settings.kafka.topics.subscriptions, sub.id, orjson.dumps(sub.to_record()))
+    quiet = Silence(id="maint", alert_types=["relocation"], starts_at=T0, ends_at=T0 + timedelta(days=1),
+                    author="ops", reason="moving offices", created_at=T0)  # fmt: skip
+    put(settings.kafka, settings.kafka.topics.silences, quiet.id, quiet.model_dump_json().encode())
+    loud, silenced = make_alert(1), make_alert(2, alert_type="relocation")
+    produce_alerts(env, [
+        loud, silenced,
+        make_alert(2, alert_type="relocation", state="resolved", version=2),
+        make_alert(1, state="resolved", version=2),
+    ])  # fmt: skip
+    expected = {"ops:A0001:1", "ops:A0001:2"}
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        until(lambda: set(receiver.delivered_keys()) >= expected, 120, "the notifications")
+        time.sleep(2.0)
+        worker.wait_for(lambda: bool(worker.query(
+            "SELECT count() FROM notifications FINAL WHERE status = 'silenced'")[0][0]), 30, "the silenced row")  # fmt: skip
+        rows = worker.query("SELECT alert_id, version, status, http_status FROM notifications FINAL "
+                            "ORDER BY alert_id, version, attempted_at, attempt")  # fmt: skip
+    finally:
+        worker.stop()
+    assert Counter(receiver.delivered_keys()) == Counter(expected)  # once each, after three 500s
+    assert [r.status for r in receiver.requests][:3] == [500, 500, 500]
+    assert not any(r.key.startswith("ops:A0002") for r in receiver.requests)
+    assert ["A0002", 1, "silenced", 0] in rows
+    assert not any(r[0] == "A0002" and r[1] == 2 for r in rows)  # the silenced firing's resolution: nothing
+    assert [r[2] for r in rows if r[0] == "A0001" and r[1] == 1] == ["retry", "retry", "retry", "delivered"]
+
+
+def test_past_the_retry_budget_is_dead_lettered_and_its_resolution_not_sent(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "ENTBRAIN_NOTIFIER__MAX_AGE_SECONDS": "1"}
+    settings = settings_from(env)
+    receiver = Receiver(fail_first=10_000, fail_status=503).start_thread()
+    sub = subscription("down", receiver.url)
+    ensure_topics(settings.kafka)
+    put(settings.kafka, settings.kafka.topics.subscriptions, sub.id, orjson.dumps(sub.to_record()))
+    produce_alerts(env, [make_alert(1), make_alert(1, state="resolved", version=2)])
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        worker.wait_for(lambda: bool(worker.query("SELECT count() FROM notification_dead_letters FINAL")[0][0]),
+                        60, "the dead letter row")  # fmt: skip
+        (row,) = worker.query("SELECT idempotency_key, last_error FROM notification_dead_letters FINAL")
+    finally:
+        worker.stop()
+    assert row[0] == "down:A0001:1" and "HTTP 503" in row[1]
+    dead = read_all(settings.kafka, settings.kafka.topics.notifications_deadletter)
+    assert list(dead) == ["down:A0001:1"] and orjson.loads(dead["down:A0001:1"])["last_error"] == "HTTP 503"
+    ledger = read_all(settings.kafka, settings.kafka.topics.notifications_ledger)
+    assert orjson.loads(ledger["down:A0001:1"])["status"] == "dead_lettered"
+    assert orjson.loads(ledger["down:A0001"]) == {"notified": False}
+    assert "down:A0001:2" not in ledger and not any(r.key == "down:A0001:2" for r in receiver.requests)
