@@ -115,6 +115,12 @@ class WebSettings(_Section):
         return f"http://{self.host}:{self.port}"
 
 
+class LogSettings(_Section):
+    """Log output of the worker: ``text`` for people, ``json`` (one object a line) for collectors."""
+
+    format: str = Field(default="text", pattern="^(text|json)$")
+
+
 class Role(StrEnum):
     """Who may do what on the worker's web API; each role includes the ones below it."""
 
@@ -166,5 +172,6 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
     auth: AuthSettings = AuthSettings()
+    log: LogSettings = LogSettings()
     kafka_home: Path = REPO_ROOT / ".kafka"  # the broker's jars (lib/)
     kafka_data_dir: Path = REPO_ROOT / ".data" / "kafka"  # the local broker's storage, config, log

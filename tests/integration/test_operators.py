@@ -185,3 +185,20 @@ def metrics(worker: WorkerProcess) -> str:
 def total_lag(text: str) -> float:
     lags = [float(line.split()[-1]) for line in text.splitlines() if line.startswith("entbrain_consumer_lag{")]
     return sum(lags) if lags else -1.0
+
+
+def test_the_worker_logs_json_lines(tmp_path: Path, kafka_bootstrap: str) -> None:
+    env = isolated_env(tmp_path, kafka_bootstrap) | {"ENTBRAIN_LOG__FORMAT": "json", "ENTBRAIN_TEST_LOGLEVEL": "INFO"}
+    settings = settings_from(env)
+    events = history(2)
+    produce(settings, events)
+    worker = WorkerProcess(env, tmp_path / "w.log")
+    try:
+        worker.start()
+        worker.wait_for(lambda: worker.counts()["consumed"] == len(events), what="input consumed")
+    finally:
+        worker.stop()
+    lines = [line for line in worker.log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    parsed = [orjson.loads(line) for line in lines if line.startswith("{")]
+    assert len(parsed) > 5 and all({"ts", "level", "logger", "message"} <= set(p) for p in parsed)
+    assert len(parsed) == len(lines), [line for line in lines if not line.startswith("{")][:5]
