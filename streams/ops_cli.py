@@ -1,4 +1,4 @@
-"""Operator commands of the CLI: ``replay``, ``rebuild`` (and their audit rows).
+"""Operator commands of the CLI: ``replay``, ``rebuild``, ``backtest`` (and their audit rows).
 
 Both refuse while the worker's consumer group has live members, naming them; every run —
 done, dry run or refused — leaves one row in ``audit_log`` (:mod:`streams.audit`).
@@ -7,9 +7,11 @@ done, dry run or refused — leaves one row in ``audit_log`` (:mod:`streams.audi
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from config import Settings
+from streams.audit import MAX_TEXT as MAX_DETAIL
 from streams.audit import AuditEntry, record
 from streams.errors import CliError
 from streams.replay import ReplayPlan, parse_offsets, plan, refuse_while_running, reset_group
@@ -151,6 +154,82 @@ class _progress:
         self._bar.__exit__(None, None, None)
 
 
+def _date(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"{flag} {text!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _backtest_run(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from streams import backtest
+
+    config_dir = Path(args.config)
+    name = backtest.check_name(args.name or re.sub(r"[^a-z0-9_]", "_", config_dir.resolve().name.lower())[:40])
+    start, end = _date(args.from_date, "--from"), _date(args.to_date, "--to")
+    arguments = {"name": name, "from": args.from_date, "to": args.to_date, "config": str(config_dir)}
+    with Progress(TextColumn("[bold]backtest reading input"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:  # fmt: skip
+        task = bar.add_task("read", total=None)
+        result = backtest.run(settings, name, start, end, config_dir,
+                              lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
+    table = Table("backtest", "value", title=f"backtest {name}")
+    for key, value in result.manifest().items():
+        table.add_row(key, str(value))
+    out.print(table)
+    out.print(f"outputs went to backtest.{name}.* only; nobody was notified. Compare: entbrain backtest diff {name}")
+    record(settings, AuditEntry("backtest_run", "done", arguments, f"{start}..{end}", f"backtest-{name}",
+                                f"rules {result.rules_version}, scoring {result.scoring_version}, counts {result.counts}",
+                                rules_version=result.rules_version, scoring_version=result.scoring_version))  # fmt: skip
+    return 0
+
+
+def _backtest_diff(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
+    from sinks import Database
+    from streams import backtest
+    from streams.cli import run_sql
+    from streams.queries import run_query
+
+    manifest = backtest.load_manifest(settings, args.name)
+    own = backtest.backtest_settings(settings, args.name)
+
+    def live(sql: str, parameters: dict[str, Any]) -> list[list[Any]]:
+        return run_sql(settings, sql, parameters)[1]
+
+    live_rows = backtest.collect(live, manifest["start"], manifest["end"])  # before opening the backtest's database
+    db = Database(own.clickhouse)
+    try:
+        def tested(sql: str, parameters: dict[str, Any]) -> list[list[Any]]:
+            return [list(r) for r in run_query(db, sql, parameters)[1]]
+
+        test_rows = backtest.collect(tested, manifest["start"], manifest["end"])
+    finally:
+        db.close()
+    result = backtest.diff(live_rows, test_rows)
+    record(settings, AuditEntry("backtest_diff", "done", {"name": args.name}, f"{manifest['start']}..{manifest['end']}",
+                                f"backtest-{args.name}", orjson.dumps(result).decode()[:MAX_DETAIL]))  # fmt: skip
+    if args.json:
+        sys.stdout.write(orjson.dumps({"backtest": manifest, **result}).decode() + "\n")
+        return 0
+    title = f"backtest {args.name} vs live, {manifest['start']}..{manifest['end']}"
+    for key, heading in (("added", "alerts only in the backtest"), ("removed", "alerts only in the live run")):
+        table = Table("alert type", "district", "enterprises", title=f"{title}: {heading}")
+        for row in result[key]:
+            table.add_row(row["alert_type"], row["district_code"], str(row["count"]))
+        out.print(table)
+    moves = Table("live tier", "backtest tier", "enterprises", title=f"{title}: tier moves")
+    for row in result["tier_moves"]:
+        moves.add_row(row["from_tier"], row["to_tier"], str(row["count"]))
+    out.print(moves)
+    out.print(f"unchanged enterprise/alert-type pairs: {result['unchanged']}; "
+              f"enterprises compared: {result['enterprises_compared']}")  # fmt: skip
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
     replay = sub.add_parser("replay", help="re-read input history (the worker must be stopped)")
     when = replay.add_mutually_exclusive_group()
@@ -163,3 +242,16 @@ def add_parsers(sub: Any) -> None:
     rebuild.add_argument("--since", help="ISO date/time to reprocess from (default: the beginning)")
     rebuild.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     rebuild.set_defaults(handler=_rebuild)
+
+    backtest = sub.add_parser("backtest", help="an alternative configuration over a period, beside the live run")
+    actions = backtest.add_subparsers(dest="action", required=True)
+    run = actions.add_parser("run", help="process a period with the rules/scoring YAML of --config")
+    run.add_argument("--from", dest="from_date", required=True, help="first day (event time), YYYY-MM-DD")
+    run.add_argument("--to", dest="to_date", required=True, help="last day (event time), YYYY-MM-DD")
+    run.add_argument("--config", required=True, help="directory with rules.yaml and/or scoring.yaml")
+    run.add_argument("--name", help="default: the config directory's name")
+    run.set_defaults(handler=_backtest_run)
+    compare = actions.add_parser("diff", help="alerts added/removed and tier moves against the live run")
+    compare.add_argument("name")
+    compare.add_argument("--json", action="store_true")
+    compare.set_defaults(handler=_backtest_diff)

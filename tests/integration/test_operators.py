@@ -202,3 +202,58 @@ def test_the_worker_logs_json_lines(tmp_path: Path, kafka_bootstrap: str) -> Non
     parsed = [orjson.loads(line) for line in lines if line.startswith("{")]
     assert len(parsed) > 5 and all({"ts", "level", "logger", "message"} <= set(p) for p in parsed)
     assert len(parsed) == len(lines), [line for line in lines if not line.startswith("{")][:5]
+
+
+def test_backtest_uses_its_own_places_and_diffs_against_the_live_run(
+    tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    import yaml
+
+    from config.rules import RULES_YAML
+    from config.scoring import DEFAULT_SCORING_PATH
+
+    env = isolated_env(tmp_path, kafka_bootstrap, partitions=1)  # one partition: the order is total
+    use_env(monkeypatch, env)
+    settings = settings_from(env)
+    events = history(10)
+    produce(settings, events)
+    same = tmp_path / "same"
+    same.mkdir()
+    shutil.copy(RULES_YAML, same / "rules.yaml")
+    shutil.copy(DEFAULT_SCORING_PATH, same / "scoring.yaml")
+    alt = tmp_path / "alt"
+    alt.mkdir()
+    scoring = yaml.safe_load(DEFAULT_SCORING_PATH.read_text(encoding="utf-8"))
+    scoring["tiers"][0]["all"] = ["composite >= 0"]  # everybody is a leader
+    (alt / "scoring.yaml").write_text(yaml.safe_dump(scoring, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    worker = WorkerProcess(env, tmp_path / "w.log")
+    try:
+        worker.start()
+        worker.wait_for(lambda: worker.counts()["consumed"] == len(events), what="live run")
+        live_alerts_before = len(read_topic(kafka_bootstrap, settings.kafka.topics.alerts))
+        for name, directory in (("same", same), ("alt", alt)):
+            assert main(["backtest", "run", "--from", "2025-01-01", "--to", "2026-12-31", "--config", str(directory),
+                         "--name", name]) == 0  # fmt: skip
+        capsys.readouterr()
+        assert main(["backtest", "diff", "same", "--json"]) == 0
+        unchanged = orjson.loads(capsys.readouterr().out)
+        assert unchanged["added"] == unchanged["removed"] == unchanged["tier_moves"] == []
+        assert unchanged["unchanged"] > 0 and unchanged["enterprises_compared"] == 10
+        assert main(["backtest", "diff", "alt", "--json"]) == 0
+        moved = orjson.loads(capsys.readouterr().out)
+        assert moved["tier_moves"] and all(m["to_tier"] == "leader" for m in moved["tier_moves"])
+        assert moved["backtest"]["scoring_version"] != unchanged["backtest"]["scoring_version"]
+        assert main(["backtest", "diff", "alt"]) == 0
+        assert "tier moves" in capsys.readouterr().out
+
+        assert len(read_topic(kafka_bootstrap, settings.kafka.topics.alerts)) == live_alerts_before  # nothing live
+        assert read_topic(kafka_bootstrap, "backtest.alt.alerts")  # its own output topic
+        assert worker.query("SELECT count() FROM events FINAL") == [[len(events) - 1]]  # live tables untouched
+        operations = [r[:2] for r in audit_rows(worker)]
+        assert operations.count(["backtest_run", "done"]) == 2 and operations.count(["backtest_diff", "done"]) == 3
+        assert main(["backtest", "diff", "nope"]) == 2
+    finally:
+        worker.stop()
