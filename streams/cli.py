@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.table import Table
 
@@ -392,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(Settings(), args)
-    except (CliError, StreamsError, RuntimeError, FileNotFoundError, ValueError) as exc:
+    except (CliError, StreamsError, RuntimeError, FileNotFoundError, ValueError, KafkaException) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the cause printed
         console.print(f"entbrain {args.command}: {message}", style="red", soft_wrap=True, markup=False, highlight=False)
         return 2
