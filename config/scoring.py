@@ -3,17 +3,21 @@
 Conditions are written as short strings, ``"<field> <op> <number>"`` (ops ``>= > <= < == !=``),
 so the YAML reads like the policy it encodes. Field names are checked by the scorer, which
 knows the features; this module only checks the shape.
+
+The YAML is the one source of every value (the models hold no defaults); the version each
+score carries is derived from the content, ``scoring-<sha256[:10]>`` (:mod:`config.versioning`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from config.versioning import content_version
 
 DIMENSIONS: tuple[str, ...] = ("scale", "development", "profitability", "financing", "innovation")
 DEFAULT_SCORING_PATH = Path(__file__).resolve().parent / "scoring.yaml"
@@ -64,35 +68,42 @@ class SizeBand(_Frozen):
 
 
 class PeerSettings(_Frozen):
-    min_peers: int = Field(default=30, ge=1)
-    capacity: int = Field(default=4096, ge=16)
-    max_enterprises: int = Field(default=200_000, ge=1)
+    min_peers: int = Field(ge=1)
+    capacity: int = Field(ge=16)
+    max_enterprises: int = Field(ge=1)
 
 
 class ForecastSettings(_Frozen):
-    learning_rate: float = Field(default=0.001, gt=0)
-    l2: float = Field(default=1e-4, ge=0)
+    learning_rate: float = Field(gt=0)
+    l2: float = Field(ge=0)
 
 
 class ExitRiskSettings(_Frozen):
-    horizon_months: int = Field(default=6, ge=1, le=36)
-    learning_rate: float = Field(default=0.001, gt=0)
-    max_pending: int = Field(default=500_000, ge=1)
+    horizon_months: int = Field(ge=1, le=36)
+    learning_rate: float = Field(gt=0)
+    max_pending: int = Field(ge=1)
 
 
 class ScoringConfig(_Frozen):
-    """Everything the scorer reads from YAML; ``version`` goes out as ``config_version``."""
+    """Everything the scorer reads from YAML; :attr:`version` goes out as ``config_version``."""
 
-    version: str
-    peers: PeerSettings = PeerSettings()
+    peers: PeerSettings
     size_bands: tuple[SizeBand, ...]
     dimensions: dict[str, dict[str, float]]
     composite: dict[str, float]
     tiers: tuple[Criterion, ...]
-    lists: tuple[Criterion, ...] = ()
-    forecast: ForecastSettings = ForecastSettings()
-    exit_risk: ExitRiskSettings = ExitRiskSettings()
-    digest: str = ""
+    lists: tuple[Criterion, ...]
+    forecast: ForecastSettings
+    exit_risk: ExitRiskSettings
+    _version: str = PrivateAttr(default="")
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._version = content_version("scoring", self.model_dump(mode="json"))
+
+    @property
+    def version(self) -> str:
+        """``scoring-<sha256[:10]>`` of the canonical dump (build variants with ``model_validate``)."""
+        return self._version
 
     @model_validator(mode="after")
     def _consistent(self) -> ScoringConfig:
@@ -123,5 +134,4 @@ def load_scoring_config(path: Path | str | None = None) -> ScoringConfig:
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError(f"{path or DEFAULT_SCORING_PATH}: expected a mapping at the top level")
-    data["digest"] = hashlib.sha256(text.encode()).hexdigest()[:12]
     return ScoringConfig.model_validate(data)

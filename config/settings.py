@@ -141,6 +141,12 @@ class NotifierSettings(_Section):
     watchlist_refresh_seconds: float = Field(default=300.0, gt=0)  # dynamic watch-lists
 
 
+class LogSettings(_Section):
+    """Log output of the worker: ``text`` for people, ``json`` (one object a line) for collectors."""
+
+    format: str = Field(default="text", pattern="^(text|json)$")
+
+
 class Role(StrEnum):
     """Who may do what on the worker's web API; each role includes the ones below it."""
 
@@ -193,5 +199,6 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     auth: AuthSettings = AuthSettings()
     notifier: NotifierSettings = NotifierSettings()
+    log: LogSettings = LogSettings()
     kafka_home: Path = REPO_ROOT / ".kafka"  # the broker's jars (lib/)
     kafka_data_dir: Path = REPO_ROOT / ".data" / "kafka"  # the local broker's storage, config, log

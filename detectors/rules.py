@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from config.rules import RuleConfig
+from config.rules import RuleConfig, default_rules
 from detectors.features import last_filed
 from detectors.findings import Finding
 from schemas import EnterpriseState, Severity
@@ -430,7 +430,7 @@ RULES: tuple[Rule, ...] = (
 
 def evaluate(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig | None = None) -> list[Finding]:
     """Every rule's finding for the state after one event."""
-    config = cfg or RuleConfig()
+    config = cfg or default_rules()
     out = []
     for rule in RULES:
         finding = rule(before, after, config)

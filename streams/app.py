@@ -37,6 +37,7 @@ from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
+from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
 from streams.views import register_views
 
@@ -104,6 +105,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         checkpoint_path=models_path(settings),
     )
     rules = load_rules()
+    observer = register_operations(app, runtime)  # /ready, /api/audit, lag and latency metrics
     failpoint = Failpoint.parse(settings.worker.failpoint)
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     inputs = app.topic(*topics.inputs(), partitions=kafka.partitions, **raw)  # type: ignore[arg-type]
@@ -167,7 +169,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         runtime.metrics.sink_failures.set(runtime.sink.write_failures)
         return written
 
-    ports = CommitPorts(
+    ports = observer.wrap(CommitPorts(
         flush_rows=_flush_rows,
         send=_send,
         flush_producer=lambda: app.producer.flush(),
@@ -176,7 +178,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         save_models=_save_models,
         ack=_ack,
         commit_offsets=lambda: app.consumer.commit(),
-    )
+    ))
 
     async def drain() -> None:
         """Release what the aligner lets go, process it and commit it (one batch at a time)."""
@@ -202,6 +204,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             ((_raw(record), record.item) for record in records),
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
         )  # fmt: skip
+        observer.start(records, batch)
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)
         for topic, outcome in batch.counted:
             runtime.metrics.count(topic, outcome)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.table import Table
 
@@ -264,29 +265,6 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    from streams.replay import plan, reset_group
-
-    since = None
-    if args.since:
-        try:
-            since = datetime.fromisoformat(args.since)
-        except ValueError:
-            raise CliError(f"--since {args.since!r} is not an ISO date or time") from None
-        if since.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
-            since = since.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
-    replay = plan(settings, since)
-    reset_group(settings, replay)
-    where = f"since {since.isoformat()}" if since else "from the beginning"
-    out.print(f"worker group {settings.worker.app_id!r} reset {where}: {replay.messages} messages will be read again "
-              "when the worker starts")
-    return 0
-
-
 def _rows(settings: Settings, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     columns, rows = run_sql(settings, sql, parameters)
     return [dict(zip(columns, r, strict=True)) for r in rows]
@@ -407,9 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--idle", type=float, default=None, help="stop after this many seconds without an alert")
     tail.set_defaults(handler=_alerts_tail)
 
-    replay = sub.add_parser("replay", help="re-read input history (the worker must be stopped)")
-    replay.add_argument("--since", help="ISO date/time (Asia/Shanghai if no zone); default: the beginning")
-    replay.set_defaults(handler=_replay)
+    from streams.ops_cli import add_parsers as add_operator_parsers
+
+    add_operator_parsers(sub)  # replay, rebuild
 
     stop = sub.add_parser("stop", help="stop the worker and the local broker started by demo")
     stop.set_defaults(handler=_stop)
@@ -425,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(Settings(), args)
-    except (CliError, StreamsError, RuntimeError, FileNotFoundError, ValueError) as exc:
+    except (CliError, StreamsError, RuntimeError, FileNotFoundError, ValueError, KafkaException) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the cause printed
         console.print(f"entbrain {args.command}: {message}", style="red", soft_wrap=True, markup=False, highlight=False)
         return 2

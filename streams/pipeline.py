@@ -18,7 +18,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from config.rules import RuleConfig
+from config.rules import RuleConfig, default_rules
 from detectors import AlertContext, Finding, evaluate, transition
 from detectors.features import enterprise_features
 from detectors.models import OnlineModels
@@ -48,7 +48,7 @@ from sinks.rows import (
 )
 from streams.state_update import apply_event
 
-DEFAULT_RULES = RuleConfig()
+DEFAULT_RULES = default_rules()  # config/rules.yaml, the one source of the thresholds
 
 
 @dataclass(frozen=True)

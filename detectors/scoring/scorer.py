@@ -101,8 +101,7 @@ class EnterpriseScorer:
 
     @property
     def config_version(self) -> str:
-        digest = self.config.digest
-        return f"{self.config.version}+{digest}" if digest else self.config.version
+        return self.config.version
 
     def score_one(self, state: EnterpriseState, at: datetime) -> ScoreUpdate:
         """Score ``state`` with the current peer statistics and models, then learn from it.

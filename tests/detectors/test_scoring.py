@@ -12,7 +12,7 @@ import pytest
 from factories import encode, make_uscc, registration, synthetic_park, vat
 
 from config import ScoringConfig, load_scoring_config
-from config.scoring import ExitRiskSettings, PeerSettings
+from config.scoring import PeerSettings
 from detectors.errors import RuleConfigError
 from detectors.scoring import (
     EnterpriseScorer,
@@ -112,7 +112,7 @@ def test_a_score_explains_itself() -> None:
     for dim, score in update.dimensions.model_dump().items():
         parts = [v for k, v in update.contributions.items() if k.startswith(f"{dim}.")]
         assert sum(parts) == pytest.approx(score, abs=0.1) or (not parts and score == 50.0)
-    assert update.model_version.startswith("entbrain-scoring") and update.config_version.startswith(CONFIG.version)
+    assert update.model_version.startswith("entbrain-scoring") and update.config_version == CONFIG.version
     state = states[update.uscc]
     assert state.scores is not None and state.scores.tier == update.tier and state.scores.lists == update.lists
 
@@ -136,7 +136,7 @@ def test_pickling_the_scorer_mid_stream_gives_identical_subsequent_scores(tmp_pa
 def test_memory_is_bounded_by_the_configuration() -> None:
     config = CONFIG.model_copy(update={
         "peers": PeerSettings(min_peers=10, capacity=40, max_enterprises=50),
-        "exit_risk": ExitRiskSettings(horizon_months=3, max_pending=60),
+        "exit_risk": CONFIG.exit_risk.model_copy(update={"horizon_months": 3, "max_pending": 60}),
     })  # fmt: skip
     scorer = EnterpriseScorer(config)
     run(scorer, park_events())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from config.rules import default_rules
 from detectors import rules
 from detectors.peer_divergence import PeerDivergence
 from detectors.series_bank import SeriesDetectorBank
@@ -20,7 +21,7 @@ USCC = "91330110MA2B000011"
 def rule_alert_types() -> set[str]:
     """The alert type of every rule, read from the findings the rules return."""
     state = EnterpriseState(uscc=USCC)
-    return {rule(None, state, rules.RuleConfig()).alert_type for rule in rules.RULES}
+    return {rule(None, state, default_rules()).alert_type for rule in rules.RULES}
 
 
 def test_every_rule_emits_a_catalogued_type() -> None:
