@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from schemas.codes import check_district
 from schemas.state import month_index, month_text
 
+FIRST, LAST = "1990-01", "2100-12"  # inside ClickHouse's Date range, with room for the month after
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -38,8 +39,8 @@ class ReportPeriod:
 def parse_period(text: str) -> ReportPeriod:
     """``"2026-04"`` → the April 2026 report period; :class:`ValueError` naming the problem."""
     text = text.strip()
-    if not _PERIOD.match(text) or text < "1990-01":
-        raise ValueError(f"--period {text[:20]!r} is not a month as YYYY-MM (e.g. 2026-04)")
+    if not _PERIOD.match(text) or not FIRST <= text <= LAST:
+        raise ValueError(f"--period {text[:20]!r} is not a month as YYYY-MM from {FIRST} to {LAST} (e.g. 2026-04)")
     return ReportPeriod(text, month_text(month_index(text) - 1))
 
 

@@ -29,7 +29,7 @@ def test_a_period_knows_its_month_before_and_its_bounds() -> None:
     assert parse_period(" 2026-12 ").end == "2027-01-01 00:00:00"
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-4", "26-04", "2026/04", "", "2026-04-01", "0001-01"])
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-4", "26-04", "2026/04", "", "2026-04-01", "0001-01", "9999-12", "2101-01"])
 def test_a_bad_period_says_what_is_expected(text: str) -> None:
     with pytest.raises(ValueError, match="YYYY-MM"):
         parse_period(text)
