@@ -128,6 +128,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         settings.worker.align_settle_seconds,
     )  # fmt: skip
     continuity = OffsetContinuity()
+    rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
     lock = asyncio.Lock()
     streams_by_event: dict[int, Any] = {}
 
@@ -266,7 +267,16 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         log.warning("records %s[%d] %d..%d were skipped by the consumer; reading them again",
                     message.topic, message.partition, expected, message.offset - 1)  # fmt: skip
         runtime.metrics.offset_gaps.inc()
-        await app.consumer.seek(message.tp, expected)
+        # Pause first: records already fetched past the gap must pass the consumer (which drops
+        # a record below its read position) before the seek moves that position back.
+        app.consumer.pause_partitions([message.tp])
+        rereads[:] = [f for f in rereads if not f.done()]
+        rereads.append(asyncio.ensure_future(_seek_back(message.tp, expected)))
+
+    async def _seek_back(tp: TP, offset: int) -> None:
+        await asyncio.sleep(1.0)
+        await app.consumer.seek(tp, offset)
+        app.consumer.resume_partitions([tp])
 
     @app.timer(interval=0.1)
     async def _release_held() -> None:
