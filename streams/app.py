@@ -269,9 +269,10 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         runtime.metrics.offset_gaps.inc()
         # Pause first: records already fetched past the gap must pass the consumer (which drops
         # a record below its read position) before the seek moves that position back.
-        app.consumer.pause_partitions([message.tp])
+        tp = TP(message.topic, message.partition)  # faust's TP: its consumer keeps no other kind
+        app.consumer.pause_partitions([tp])
         rereads[:] = [f for f in rereads if not f.done()]
-        rereads.append(asyncio.ensure_future(_seek_back(message.tp, expected)))
+        rereads.append(asyncio.ensure_future(_seek_back(tp, expected)))
 
     async def _seek_back(tp: TP, offset: int) -> None:
         await asyncio.sleep(1.0)
