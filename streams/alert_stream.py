@@ -219,13 +219,23 @@ class AlertFeed:
         return consumer, ends
 
     async def serve(self, cursor: Cursor | None) -> AsyncGenerator[tuple[StreamedAlert, Cursor], None]:
-        """First copies after ``cursor`` (``None``: only new ones), each with the cursor past it."""
+        """First copies after ``cursor`` (``None``: from now on), each with the cursor past it.
+
+        Where "now" is, is fixed when this returns, before the first item is asked for: a
+        view calls it before its response headers go out, so a client that saw them misses
+        nothing. Iterate the result to its end or ``aclose()`` it.
+        """
         await self.ready.wait()
         passed = dict(self.position)
         start = dict(passed) if cursor is None else {p: cursor.get(p, -1) + 1 for p in passed}
-        served: Cursor = {p: o - 1 for p, o in start.items()}
         live = _Live(asyncio.Queue(maxsize=self.subscriber_queue))
         self._live.add(live)  # before reading the backlog: nothing falls between the two
+        return self._serve(start, passed, live)
+
+    async def _serve(
+        self, start: dict[int, int], passed: dict[int, int], live: _Live
+    ) -> AsyncGenerator[tuple[StreamedAlert, Cursor], None]:
+        served: Cursor = {p: o - 1 for p, o in start.items()}
         try:
             backlog = {p: (start[p], passed[p]) for p in passed if start[p] < passed[p]}
             if backlog:

@@ -288,9 +288,9 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
             except ValueError:
                 return _json(self, {"error": "severity: info, warning or critical"}, status=400)
             cursor = parse_cursor(request.headers.get("Last-Event-ID") or request.query.get("last_event_id"))
+            served = await feed.serve(cursor)  # before the headers go out: a client that saw them misses nothing
             # Faust's aiohttp driver hands the views aiohttp's own request object.
             async with sse_response(cast(web.Request, request), ping_interval=SSE_PING_SECONDS) as resp:
-                served = feed.serve(cursor)
                 try:
                     async for item, position in served:
                         district = await districts.district_of(item.alert["uscc"]) if wanted.districts else ""  # type: ignore[arg-type]

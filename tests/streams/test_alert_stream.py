@@ -60,7 +60,7 @@ def test_live_subscribers_get_first_copies_with_advancing_cursors() -> None:
         feed = AlertFeed(Settings().kafka)
         feed.position.update({0: 0, 1: 0})
         feed.ready.set()
-        served = feed.serve(None)
+        served = await feed.serve(None)
         got: list[tuple[str, str]] = []
 
         async def read() -> None:
@@ -87,7 +87,7 @@ def test_a_subscriber_too_far_behind_is_ended_and_close_ends_all() -> None:
         feed = AlertFeed(Settings().kafka, subscriber_queue=2)
         feed.position[0] = 0
         feed.ready.set()
-        served = feed.serve(None)
+        served = await feed.serve(None)
         first = asyncio.create_task(served.__anext__())
         await asyncio.sleep(0.01)
         for n in range(5):
