@@ -17,7 +17,9 @@ import orjson
 import pytest
 
 from schemas import Alert
+from streams.alert_stream import AlertFilter
 from streams.kafka_admin import ensure_topics, make_producer
+from streams.tail import tail_alerts
 from tests.delivery_fixtures import make_alert
 from tests.integration.worker_fixtures import WorkerProcess, isolated_env, read_topic, settings_from
 from tests.sse_client import EventStream
@@ -74,3 +76,20 @@ def test_resuming_after_a_killed_worker_misses_nothing_and_repeats_nothing(env: 
     assert max(served.values()) == 1, f"sent twice: {[k for k, n in served.items() if n > 1]}"
     assert set(served) == wanted
     assert len(got_second) == len(wanted) - 7
+
+
+def test_alerts_tail_filters_and_drops_repeats(env: dict[str, str]) -> None:
+    settings = settings_from(env)
+    alerts = [make_alert(n) for n in range(1, 7)] + [make_alert(4, severity="critical", version=2, state="updated")]
+    produce_alerts(env, [*alerts, alerts[3], alerts[6]])  # two repeats
+
+    def tail(**filters: str) -> list[tuple[str, int]]:
+        got = tail_alerts(settings, from_beginning=True, idle_seconds=3, wanted=AlertFilter.from_query(filters),
+                          district_of=lambda uscc: "330110" if uscc == alerts[5].uscc else "320100")  # fmt: skip
+        return sorted((a["alert_id"], a["version"]) for a in got)
+
+    assert tail() == sorted((a.alert_id, a.version) for a in alerts)
+    assert tail(uscc=alerts[3].uscc) == [("A0004", 1), ("A0004", 2)]
+    assert tail(severity="critical") == [("A0004", 2)]
+    assert tail(district="3301", type="tax_collapse") == [("A0006", 1)]
+    assert tail(type="layoff") == []
