@@ -4,7 +4,8 @@ The park is produced at a steady rate (2,000 events/s by default) while the work
 ``--subscribers`` webhook subscriptions (no filters, no grouping window) each have a local
 aiohttp receiver, and one of them answers every other request with HTTP 500. Reported:
 
-* latency — from the moment the alert's latest causing event was handed to the producer to
+* latency — from the moment the input record that raised the alert was handed to the
+  producer (an alert's record timestamp is that record's, unique by :class:`SendClock`) to
   the moment a receiver first accepted its notification (p50 / p99 / max);
 * deliveries per second — accepted notifications over the span they arrived in;
 * duplicates — idempotency keys accepted more than once;
@@ -128,18 +129,14 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
             for i in range(subscribers)]  # fmt: skip
     for sub in subs:
         put(kafka, kafka.topics.subscriptions, sub.id, orjson.dumps(sub.to_record()))
-    produced_at: dict[str, float] = {}
+    produced_at: dict[int, float] = {}  # record timestamp (unique, see SendClock) → wall clock
 
     def messages() -> Iterator[tuple[str, bytes, bytes, int]]:
         clock = SendClock()
         for m in simulate(config):
-            try:
-                event_id = orjson.loads(m.value).get("event_id")
-            except (orjson.JSONDecodeError, AttributeError):
-                event_id = None
-            if isinstance(event_id, str):
-                produced_at.setdefault(event_id, time.time())
-            yield m.kind, m.key, m.value, clock.stamp(m.business_time)
+            stamp = clock.stamp(m.business_time)
+            produced_at[stamp] = time.time()
+            yield m.kind, m.key, m.value, stamp
 
     try:
         worker.start()
@@ -152,8 +149,12 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
                 progress.update(task, completed=done)
                 time.sleep(0.5)
             progress.update(task, completed=done)
-        alerts = [orjson.loads(m.value()) for m in read_topic(kafka.bootstrap_servers, kafka.topics.alerts)]
-        versions = {(a["alert_id"], a["version"]): a for a in alerts}
+        alerts = read_topic(kafka.bootstrap_servers, kafka.topics.alerts)
+        # An alert's record timestamp is the one of the input record that raised it.
+        versions: dict[tuple[str, int], int] = {}
+        for message in alerts:
+            alert = orjson.loads(message.value())
+            versions.setdefault((alert["alert_id"], alert["version"]), message.timestamp()[1])
         expected = {f"{s.id}:{aid}:{v}" for s in subs for aid, v in versions}
         deadline = time.monotonic() + settle_seconds
         while time.monotonic() < deadline:  # the last notifications, then a quiet moment for repeats
@@ -173,9 +174,9 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
         first.setdefault(r.key, r)
     latencies = []
     for r in first.values():
-        causes = [produced_at[e] for e in r.alert.get("event_ids", []) if e in produced_at]
-        if causes:
-            latencies.append(r.at - max(causes))
+        stamp = versions.get((str(r.alert.get("alert_id")), int(r.alert.get("version", 0))))
+        if stamp in produced_at:
+            latencies.append(r.at - produced_at[stamp])
     span = (max(r.at for r in receipts) - min(r.at for r in receipts)) if len(receipts) > 1 else 0.0
     return {
         "events_produced": report.produced,

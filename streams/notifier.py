@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 PROFILE_SQL = """
     SELECT uscc, name, district_code, industry_code, industry_section, tier
-    FROM enterprise_snapshot FINAL WHERE uscc = {uscc:String}
+    FROM enterprise_snapshot FINAL WHERE uscc IN {usccs:Array(String)}
 """
 NOTIFICATION_COLUMNS = ("subscription_id", "alert_id", "version", "attempt", "status", "http_status",
                         "latency_ms", "error", "channel", "attempted_at")  # fmt: skip
@@ -194,8 +194,11 @@ class Notifier:
                     await asyncio.sleep(0.05)
                 else:
                     messages = await loop.run_in_executor(self._kafka_thread, consumer.consume, 500, 0.2)
-                    for message in messages:
-                        await self._dispatch(message)
+                    alerts = [self._alert_of(m) for m in messages]
+                    profiles = await self.profiles({a.uscc for a in alerts if a is not None})
+                    for message, alert in zip(messages, alerts, strict=True):
+                        if alert is not None:
+                            self._dispatch(message, alert, profiles[alert.uscc])
                 await self._commit(consumer)
         finally:
             for task in [*background, *self._workers.values()]:
@@ -238,26 +241,28 @@ class Notifier:
             await asyncio.get_running_loop().run_in_executor(
                 self._kafka_thread, lambda: consumer.commit(offsets=offsets, asynchronous=False))
 
-    async def _dispatch(self, message: Message) -> None:
+    def _alert_of(self, message: Message) -> Alert | None:
+        """The alert of a message; ``None`` for an error or a value that is not an alert."""
         error = message.error()
         if error is not None:
             if error.code() != KafkaError._PARTITION_EOF:
                 log.warning("alerts consumer: %s", error)
-            return
+            return None
         partition, offset = int(message.partition() or 0), int(message.offset() or 0)
-        progress = self.progress.setdefault(partition, PartitionProgress())
-        progress.next_offset = offset + 1
+        self.progress.setdefault(partition, PartitionProgress()).next_offset = offset + 1
         try:
-            alert = Alert.model_validate_json(message.value() or b"")
+            return Alert.model_validate_json(message.value() or b"")
         except ValueError:
             log.warning("alerts[%d]@%d is not an alert; skipped", partition, offset)
-            return
+            return None
+
+    def _dispatch(self, message: Message, alert: Alert, profile: EnterpriseProfile) -> None:
+        partition, offset = int(message.partition() or 0), int(message.offset() or 0)
         targets = [s for s in self.subscriptions.values()
                    if idempotency_key(s.id, alert.alert_id, alert.version) not in self.ledger.settled]  # fmt: skip
         if not targets:
             return
-        profile = await self.profile(alert.uscc)
-        progress.waiting[offset] = len(targets)
+        self.progress.setdefault(partition, PartitionProgress()).waiting[offset] = len(targets)
         for sub in targets:
             self._queue(sub.id).put_nowait((partition, offset, alert, profile))
 
@@ -431,16 +436,20 @@ class Notifier:
             assert self._producer is not None
             await loop.run_in_executor(self._producer_thread, self._producer.poll, 0.05)
 
-    async def profile(self, uscc: str) -> EnterpriseProfile:
-        """The enterprise as ClickHouse has it; rows are flushed before alerts are produced."""
+    async def profiles(self, usccs: set[str]) -> dict[str, EnterpriseProfile]:
+        """The enterprises as ClickHouse has them, in one query (rows are flushed before alerts are produced)."""
+        found = {u: EnterpriseProfile(uscc=u) for u in usccs}
+        if not usccs:
+            return found
         try:
-            columns, rows = await self.in_db_thread(self.db.query, PROFILE_SQL, {"uscc": uscc})
+            columns, rows = await self.in_db_thread(self.db.query, PROFILE_SQL, {"usccs": sorted(usccs)})
         except Exception:
-            log.exception("enterprise profile of %s unavailable", uscc)
-            return EnterpriseProfile(uscc=uscc)
-        if not rows:
-            return EnterpriseProfile(uscc=uscc)
-        return EnterpriseProfile.model_validate({c: ("" if v is None else v) for c, v in zip(columns, rows[0], strict=True)})
+            log.exception("enterprise profiles unavailable")
+            return found
+        for row in rows:
+            profile = EnterpriseProfile.model_validate({c: ("" if v is None else v) for c, v in zip(columns, row, strict=True)})
+            found[profile.uscc] = profile
+        return found
 
     async def refresh_watchlists(self) -> None:
         from streams.queries import run_query
