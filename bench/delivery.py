@@ -5,7 +5,7 @@ The park is produced at a steady rate (2,000 events/s by default) while the work
 aiohttp receiver, and one of them answers every other request with HTTP 500. Reported:
 
 * latency — from the moment the input record that raised the alert was handed to the
-  producer (an alert's record timestamp is that record's, unique by :class:`SendClock`) to
+  producer (an alert's ``emitted_at`` is that record's timestamp, unique by ``SendClock``) to
   the moment a receiver first accepted its notification (p50 / p99 / max);
 * deliveries per second — accepted notifications over the span they arrived in;
 * duplicates — idempotency keys accepted more than once;
@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +151,12 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
                 time.sleep(0.5)
             progress.update(task, completed=done)
         alerts = read_topic(kafka.bootstrap_servers, kafka.topics.alerts)
-        # An alert's record timestamp is the one of the input record that raised it.
+        # An alert's emitted_at is the record time of the input record that raised it.
         versions: dict[tuple[str, int], int] = {}
         for message in alerts:
             alert = orjson.loads(message.value())
-            versions.setdefault((alert["alert_id"], alert["version"]), message.timestamp()[1])
+            emitted = datetime.fromisoformat(alert["emitted_at"].replace("Z", "+00:00"))
+            versions.setdefault((alert["alert_id"], alert["version"]), round(emitted.timestamp() * 1000))
         expected = {f"{s.id}:{aid}:{v}" for s in subs for aid, v in versions}
         deadline = time.monotonic() + settle_seconds
         while time.monotonic() < deadline:  # the last notifications, then a quiet moment for repeats
@@ -197,6 +199,7 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
         "duplicates": sum(1 for n in accepted_count.values() if n > 1),
         "missing": len(expected - set(accepted_count)),
         "unexpected": len(set(accepted_count) - expected),
+        "missing_keys": sorted(expected - set(accepted_count))[:20],
     }
 
 
