@@ -126,16 +126,20 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         settings.worker.align_settle_seconds,
     )  # fmt: skip
     continuity = OffsetContinuity()
+    rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
     lock = asyncio.Lock()
     streams_by_event: dict[int, Any] = {}
 
+    log_ends: dict[TP, int] = {}  # asked of the broker: a fetch's high watermark can be old
+
     def caught_up(topic: str, partition: int, next_offset: int) -> bool:
-        """Nothing of ``topic``/``partition`` is waiting to be fetched (known from the last fetch)."""
+        """Nothing of ``topic``/``partition`` is waiting to be fetched."""
         tp = TP(topic, partition)
         consumer = app.consumer
-        high = consumer.highwater(tp)
-        if high is None:
+        known = [h for h in (consumer.highwater(tp), log_ends.get(tp)) if h is not None]
+        if not known:
             return False
+        high = max(known)
         if next_offset < 0:  # nothing seen since the assignment: where the group left off
             committed = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
             return bool(high == 0 or (committed is not None and committed >= high))
@@ -178,11 +182,34 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         commit_offsets=lambda: app.consumer.commit(),
     ))
 
+    async def refresh_log_ends() -> None:
+        """The end of each empty input partition of a group that holds records, from the broker.
+
+        The consumer fetches a partition again only once its earlier records were taken, so
+        while the worker is busy a partition's high watermark can be seconds old and a lagging
+        partition would look caught up.
+        """
+        empty = [TP(t, p) for p, group in aligner.groups.items() if group.held for t, q in group.queues.items() if not q]
+        if not empty:
+            return
+        try:
+            ends = await app.consumer.highwaters(*empty)
+        except Exception as exc:  # noqa: BLE001 - keep the fetch's view; the aligner's idle limit still holds
+            log.warning("could not read the end of %d input partitions: %s", len(empty), exc)
+            return
+        log_ends.update({tp: int(end) for tp, end in ends.items() if end is not None})
+
     async def drain() -> None:
         """Release what the aligner lets go, process it and commit it (one batch at a time)."""
         async with lock:
             loop = asyncio.get_running_loop()
+            await refresh_log_ends()
+            unaligned = (aligner.idled, aligner.forced)
             released = aligner.release(caught_up, loop.time())
+            if (aligner.idled, aligner.forced) != unaligned:
+                log.warning("released records without full alignment: %d after waiting %.0fs for a silent "
+                            "partition, %d past the held limit (totals)", aligner.idled,
+                            settings.worker.align_max_idle_seconds, aligner.forced)  # fmt: skip
             runtime.metrics.held.set(aligner.held)
             runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
             runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
@@ -236,7 +263,16 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         log.warning("records %s[%d] %d..%d were skipped by the consumer; reading them again",
                     message.topic, message.partition, expected, message.offset - 1)  # fmt: skip
         runtime.metrics.offset_gaps.inc()
-        await app.consumer.seek(message.tp, expected)
+        # Pause first: records already fetched past the gap must pass the consumer (which drops
+        # a record below its read position) before the seek moves that position back.
+        app.consumer.pause_partitions([message.tp])
+        rereads[:] = [f for f in rereads if not f.done()]
+        rereads.append(asyncio.ensure_future(_seek_back(message.tp, expected)))
+
+    async def _seek_back(tp: TP, offset: int) -> None:
+        await asyncio.sleep(1.0)
+        await app.consumer.seek(tp, offset)
+        app.consumer.resume_partitions([tp])
 
     @app.timer(interval=0.1)
     async def _release_held() -> None:

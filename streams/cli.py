@@ -408,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_operator_parsers(sub)  # replay, rebuild
 
+    from streams.report.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
+
     stop = sub.add_parser("stop", help="stop the worker and the local broker started by demo")
     stop.set_defaults(handler=_stop)
 

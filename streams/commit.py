@@ -119,11 +119,9 @@ async def commit_batch(outputs: BatchOutputs, ports: CommitPorts, failpoint: Fai
 
 
 async def _send_all(ports: CommitPorts, messages: Iterable[tuple[Any, bytes | None, bytes]]) -> None:
-    pending = [ports.send(topic, key, value) for topic, key, value in messages]
-    if not pending:
-        return
-    delivered = await asyncio.gather(*pending)
-    # ``send`` hands back the producer's delivery futures: wait for the broker's acks.
+    # One after another: a ``resolved`` must follow its ``firing`` on the topic. ``send``
+    # only queues the message and hands back its delivery future; then wait for the acks.
+    delivered = [await ports.send(topic, key, value) for topic, key, value in messages]
     waits = [fut for fut in delivered if isinstance(fut, asyncio.Future)]
     if waits:
         await asyncio.gather(*waits)

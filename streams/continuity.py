@@ -11,11 +11,11 @@ so the committed offset moves over records that were never processed.
 
 :class:`OffsetContinuity` notices the jump at the first record after it and asks the
 caller to seek the partition back to the first missing offset; records beyond it are
-dropped unacknowledged until the missing one arrives, and the seek is repeated while
-they keep coming. Only a jump that survives ``max_attempts`` seeks is taken as real.
+dropped unacknowledged until the missing one arrives, and the re-read is asked for again
+while they keep coming.
 
 >>> guard = OffsetContinuity()
->>> [guard.check("tax", 0, o, now=0.1 * o).name for o in (5, 6, 9, 10, 30, 7)]
+>>> [guard.check("tax", 0, o, now=0.1 * o).name for o in (5, 6, 9, 10, 60, 7)]
 ['ACCEPT', 'ACCEPT', 'SEEK', 'DROP', 'SEEK', 'ACCEPT']
 >>> guard.expected[("tax", 0)]
 8
@@ -45,18 +45,16 @@ class _Seek:
 class OffsetContinuity:
     """Expected next offset per input partition, and the seeks under way to re-read a gap.
 
-    ``retry_seconds``: how long records past a gap may keep arriving before the seek is
-    issued again (a re-read can itself be dropped by the consumer); ``max_attempts``: after
-    that many seeks to the same offset the jump is taken as real (a log with transaction
-    markers from a foreign producer) and accepted, with a warning by the caller.
+    ``retry_seconds``: how long records past a gap may keep arriving before the re-read is
+    asked for again. A jump is never accepted: the input topics are plain logs (a producer
+    writing them transactionally would leave markers, and the partition would stop here,
+    visibly, rather than lose records).
     """
 
-    retry_seconds: float = 1.0
-    max_attempts: int = 5
+    retry_seconds: float = 5.0
     expected: dict[tuple[str, int], int] = field(default_factory=dict)
     seeking: dict[tuple[str, int], _Seek] = field(default_factory=dict)
     gaps: int = 0
-    accepted_gaps: int = 0
 
     def check(
         self, topic: str, partition: int, offset: int, committed: int | None = None, now: float = 0.0
@@ -78,11 +76,6 @@ class OffsetContinuity:
             return Verdict.SEEK
         if now - seek.at < self.retry_seconds:
             return Verdict.DROP
-        if seek.attempts >= self.max_attempts:
-            del self.seeking[key]
-            self.expected[key] = offset + 1
-            self.accepted_gaps += 1
-            return Verdict.ACCEPT
         seek.at = now
         seek.attempts += 1
         return Verdict.SEEK

@@ -304,6 +304,10 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
                     await served.aclose()
             return resp
 
+    from streams.report.views import register_report
+
+    register_report(app, runtime, gate)
+
     # Open event streams would hold the web server's shutdown for its full timeout.
     web_app = getattr(app.web, "web_app", None)
     if web_app is not None:

@@ -48,6 +48,10 @@ def describe() -> dict[str, Any]:
             "/api/dashboard/{panel}": _get("a dashboard panel", "viewer", [
                 {"name": "panel", "in": "path", "required": True, "schema": {"type": "string"}}]),
             "/api/dashboard/enterprise/{uscc}": _get("drill-down: snapshot, scores, alerts", "viewer", [_USCC]),
+            "/api/report": _get("the monthly report as self-contained HTML", "viewer", [
+                {"name": "period", "in": "query", "required": True, "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}},
+                {"name": "district", "in": "query", "schema": {"type": "string"}}]),
+            "/api/report/periods": _get("months with filings, latest first", "viewer"),
             "/api/query": query,
         },
     }

@@ -574,10 +574,53 @@
       console.warn("alert catalogue unavailable; showing alert type keys", err);
     }
   }
+  // ---- the one-click report (一键生成) for the month shown ------------------------------------
+  async function loadPeriods() {
+    try {
+      const doc = await getJSON("/api/report/periods");
+      const select = $("#report-period");
+      const chosen = select.value;
+      select.replaceChildren(...doc.periods.map((p) => el("option", { value: p }, p)));
+      if (doc.periods.includes(chosen)) select.value = chosen;
+    } catch (err) {
+      console.warn("report months unavailable", err);
+    }
+  }
+  async function downloadReport(retried) {
+    const period = $("#report-period").value;
+    if (!period) return;
+    const button = $("#report-button");
+    button.disabled = true;
+    try {
+      const sent = token();
+      const headers = sent ? { Authorization: `Bearer ${sent}` } : {};
+      const resp = await fetch(`/api/report?period=${encodeURIComponent(period)}`, { cache: "no-store", headers });
+      if (resp.status === 401 && !retried) {
+        const body = await resp.json().catch(() => ({}));
+        if (await askToken(body.error || "需要登录 Authentication required", sent)) return downloadReport(true);
+      }
+      if (!resp.ok) throw new Error(`report: HTTP ${resp.status}`);
+      const url = URL.createObjectURL(await resp.blob());
+      const link = el("a", { href: url, download: `entbrain-report-${period}.html` });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (err) {
+      console.warn("report failed", err);
+      window.alert(`报告生成失败 Report failed: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+  $("#report-button").addEventListener("click", () => downloadReport(false));
+
   loadCatalogue().finally(() => {
+    loadPeriods();
+    setInterval(loadPeriods, 60000);
     refresh();
     setInterval(refresh, REFRESH_MS);
     connectStream();
   });
-  window.entbrainDashboard = { refresh, openEnterprise, stats };
+  window.entbrainDashboard = { refresh, openEnterprise, stats, loadPeriods, downloadReport };
 })();

@@ -39,8 +39,11 @@ def test_openapi_lists_every_route(worker: WorkerProcess) -> None:
 
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
 paths = st.sampled_from(["/api/alerts", "/api/enterprises/{x}", "/api/dashboard/{x}", "/api/dashboard/enterprise/{x}",
-                         "/metrics", "/health", "/api/openapi.json", "/static/{x}", "/api/query"])  # fmt: skip
-queries = st.dictionaries(st.sampled_from(["limit", "severity", "type", "district", "uscc", "state", "x"]), texts, max_size=4)
+                         "/metrics", "/health", "/api/openapi.json", "/static/{x}", "/api/query",
+                         "/api/report", "/api/report/periods"])  # fmt: skip
+months = st.sampled_from(["2026-04", "1990-01", "2100-12", "9999-12", "0000-01", "2026-04\x00"])
+queries = st.dictionaries(st.sampled_from(["limit", "severity", "type", "district", "uscc", "state", "period", "x"]),
+                          st.one_of(texts, months), max_size=4)
 bodies = st.one_of(st.binary(max_size=300), st.builds(lambda s: orjson.dumps({"sql": s}), texts),
                    st.sampled_from([b'{"sql": "SELECT * FROM file(\'/etc/passwd\')"}', b"{}", b"null"]))  # fmt: skip
 

@@ -100,7 +100,7 @@ def alert_versions(bootstrap: str, topic: str) -> dict[tuple[str, int], set[byte
 def test_rebuild_reprocesses_everything_and_ends_identical_to_a_clean_run(
     tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = isolated_env(tmp_path, kafka_bootstrap)
+    env = isolated_env(tmp_path, kafka_bootstrap, partitions=1)  # one total order: scores are comparable
     use_env(monkeypatch, env)
     settings = settings_from(env)
     events = history()
