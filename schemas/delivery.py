@@ -8,6 +8,7 @@ Empty filter lists mean "any".
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +34,13 @@ class Channel(StrEnum):
 class Language(StrEnum):
     ZH_CN = "zh-CN"
     EN = "en"
+
+
+class GroupBy(StrEnum):
+    """What one grouped notification covers: one enterprise, or one district."""
+
+    ENTERPRISE = "enterprise"
+    DISTRICT = "district"
 
 
 class ChannelSettings(BaseModel):
@@ -82,7 +90,9 @@ class Subscription(BaseModel):
     channel: Channel
     settings: ChannelSettings = ChannelSettings()
     language: Language = Language.ZH_CN
+    # Alerts within this window go out together, one notification per enterprise or district.
     group_window_seconds: float = Field(default=0.0, ge=0, le=86_400)
+    group_by: GroupBy = GroupBy.ENTERPRISE
 
     @field_validator("id")
     @classmethod
@@ -187,6 +197,34 @@ class Notification(BaseModel):
     enterprise: EnterpriseProfile
     alert: NotificationAlert
     link: str  # the enterprise's page on the dashboard
+
+
+class GroupedNotification(BaseModel):
+    """Several alert versions of one enterprise (or district) for one subscriber, sent as one.
+
+    ``idempotency_key`` is ``<subscription id>:group:<h>`` where ``<h>`` is the first 32 hex
+    digits of the SHA-256 of the members' own idempotency keys, sorted and joined with
+    newlines (:func:`group_key`): the same members give the same key, in any order.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    idempotency_key: str
+    subscription_id: str
+    language: Language
+    group_by: GroupBy
+    group: str  # the USCC, or the district code
+    notifications: list[Notification]
+
+
+def group_key(subscription_id: str, member_keys: list[str]) -> str:
+    """The idempotency key of a grouped notification (see :class:`GroupedNotification`).
+
+    >>> group_key("s1", ["s1:A2:1", "s1:A1:1"]) == group_key("s1", ["s1:A1:1", "s1:A2:1"])
+    True
+    """
+    digest = hashlib.sha256("\n".join(sorted(member_keys)).encode()).hexdigest()[:32]
+    return f"{subscription_id}:group:{digest}"
 
 
 class Verdict(StrEnum):

@@ -9,6 +9,9 @@
 * ``feishu`` — custom bot, ``interactive`` card; with a secret the body gets ``timestamp`` (s)
   and ``sign`` = base64 HMAC-SHA256 with key ``"<timestamp>\\n<secret>"`` over an empty message.
 
+A grouped notification (:class:`schemas.delivery.GroupedNotification`) is one request whose
+body lists each member notification; the robots get the members' messages one after another.
+
 Every message shows the enterprise's name and USCC, the severity, the explanation in the
 subscriber's language, the decisive evidence and a link to the enterprise's page.
 """
@@ -25,12 +28,15 @@ from typing import Any
 
 from schemas import Alert
 from schemas.delivery import (
+    SEVERITY_RANK,
     Channel,
     EnterpriseProfile,
+    GroupedNotification,
     Language,
     Notification,
     NotificationAlert,
     Subscription,
+    group_key,
     idempotency_key,
 )
 
@@ -82,6 +88,19 @@ def notification_of(
     )
 
 
+def grouped_notification_of(
+    subscription: Subscription, members: list[Notification], group: str
+) -> Notification | GroupedNotification:
+    """One notification for ``members`` (already in their order); a single member goes alone."""
+    if len(members) == 1:
+        return members[0]
+    return GroupedNotification(
+        idempotency_key=group_key(subscription.id, [m.idempotency_key for m in members]),
+        subscription_id=subscription.id, language=subscription.language, group_by=subscription.group_by,
+        group=group, notifications=members,
+    )  # fmt: skip
+
+
 def sign_body(secret: str, body: bytes) -> str:
     """``sha256=<hex>`` of the body, keyed with the subscription's secret."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -128,11 +147,22 @@ def markdown_text(notification: Notification) -> str:
     return "\n".join(lines)
 
 
+def message_text(notification: Notification | GroupedNotification) -> tuple[str, str]:
+    """Title and markdown of a notification; a group lists each of its alerts."""
+    if isinstance(notification, Notification):
+        return notification.alert.title, markdown_text(notification)
+    members = notification.notifications
+    more = {"zh-CN": f"（共 {len(members)} 条预警）", "en": f" ({len(members)} alerts)"}[notification.language.value]
+    return members[0].alert.title + more, "\n\n---\n\n".join(markdown_text(m) for m in members)
+
+
 def _json(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def build_request(subscription: Subscription, notification: Notification, now_ms: int) -> HttpRequest:
+def build_request(
+    subscription: Subscription, notification: Notification | GroupedNotification, now_ms: int
+) -> HttpRequest:
     """The signed request for an HTTP channel (``now_ms`` stamps the signature, not the body)."""
     url = subscription.settings.url or ""
     secret = subscription.settings.secret.get_secret_value() if subscription.settings.secret else None
@@ -144,8 +174,7 @@ def build_request(subscription: Subscription, notification: Notification, now_ms
         if secret:
             headers[SIGNATURE_HEADER] = sign_body(secret, body)
         return HttpRequest(url, body, headers)
-    text = markdown_text(notification)
-    title = notification.alert.title
+    title, text = message_text(notification)
     if subscription.channel is Channel.DINGTALK:
         if secret:
             query = urllib.parse.urlencode({"timestamp": now_ms, "sign": dingtalk_sign(secret, now_ms)})
@@ -154,7 +183,9 @@ def build_request(subscription: Subscription, notification: Notification, now_ms
     if subscription.channel is Channel.WECOM:
         return HttpRequest(url, _json({"msgtype": "markdown", "markdown": {"content": text}}), base_headers)
     if subscription.channel is Channel.FEISHU:
-        template = {"critical": "red", "warning": "orange", "info": "blue"}[notification.alert.severity.value]
+        severities = [m.alert.severity for m in _members(notification)]
+        worst = max(severities, key=lambda v: SEVERITY_RANK[v])
+        template = {"critical": "red", "warning": "orange", "info": "blue"}[worst.value]
         card = {
             "header": {"title": {"tag": "plain_text", "content": title}, "template": template},
             "elements": [{"tag": "markdown", "content": text}],
@@ -165,6 +196,10 @@ def build_request(subscription: Subscription, notification: Notification, now_ms
             payload = {"timestamp": str(seconds), "sign": feishu_sign(secret, seconds), **payload}
         return HttpRequest(url, _json(payload), base_headers)
     raise ValueError(f"{subscription.channel.value} is not an HTTP channel")
+
+
+def _members(notification: Notification | GroupedNotification) -> list[Notification]:
+    return notification.notifications if isinstance(notification, GroupedNotification) else [notification]
 
 
 def robot_error(channel: Channel, body: bytes) -> str | None:

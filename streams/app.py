@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels, dump_models, load_models, save_models
 from sinks import ClickHouseSink, Database
-from streams.alert_stream import AlertBroadcaster
 from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
 from streams.commit import CommitPorts, Failpoint, commit_batch
@@ -59,7 +58,6 @@ class Runtime:
     models_ahead: bool = False  # a batch was scored but not yet committed
     last_checkpoint: float = 0.0
     last_progress: float = 0.0
-    alerts: AlertBroadcaster = field(default_factory=AlertBroadcaster)
 
     async def in_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -237,8 +235,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             runtime.metrics.count(topic, outcome)
         for lifecycle in batch.alert_states:
             runtime.metrics.alerts.labels(lifecycle).inc()
-        for value in batch.alert_values:  # the live stream (SSE), once committed
-            runtime.alerts.publish(value)
 
     @app.agent(inputs)
     async def enterprise_events(stream: faust.StreamT[bytes]) -> None:

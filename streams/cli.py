@@ -301,9 +301,24 @@ def _enterprise(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _alerts_tail(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.alert_stream import AlertFilter
     from streams.tail import tail_alerts
 
-    for alert in tail_alerts(settings, from_beginning=args.from_beginning, limit=args.max, idle_seconds=args.idle):
+    query = {"severity": args.severity or "", "district": args.district or "", "type": args.type or "",
+             "uscc": args.uscc or ""}  # fmt: skip
+    districts: dict[str, str] = {}
+
+    def district_of(uscc: str) -> str:
+        if uscc not in districts:
+            _, rows = run_sql(settings, "SELECT district_code FROM enterprise_snapshot FINAL WHERE uscc = {u:String}",
+                              {"u": uscc})  # fmt: skip
+            if not rows:
+                return ""
+            districts[uscc] = str(rows[0][0])
+        return districts[uscc]
+
+    for alert in tail_alerts(settings, from_beginning=args.from_beginning, limit=args.max, idle_seconds=args.idle,
+                             wanted=AlertFilter.from_query(query), district_of=district_of):  # fmt: skip
         if args.json:
             sys.stdout.write(orjson.dumps(alert).decode() + "\n")
             sys.stdout.flush()
@@ -383,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true")
     tail.add_argument("--max", type=int, default=None, help="stop after this many alerts")
     tail.add_argument("--idle", type=float, default=None, help="stop after this many seconds without an alert")
+    tail.add_argument("--severity", choices=["info", "warning", "critical"], help="at least this severity")
+    tail.add_argument("--district", help="GB/T 2260 code prefix(es) of the enterprise's district, comma-separated")
+    tail.add_argument("--type", help="alert type(s), comma-separated")
+    tail.add_argument("--uscc", help="USCC(s), comma-separated")
     tail.set_defaults(handler=_alerts_tail)
 
     from streams.ops_cli import add_parsers as add_operator_parsers

@@ -8,8 +8,11 @@ Routes on the worker's web server:
 * ``GET /api/dashboard/<panel>`` fixed read-only SQL over the tables and views of
   ``schemas/clickhouse/``, run on the worker's database thread.
 * ``GET /api/dashboard/enterprise/<uscc>`` the drill-down: snapshot, score history, alerts.
-* ``GET /api/alerts/stream`` server-sent events from :class:`streams.alert_stream.AlertBroadcaster`;
-  resumable with ``Last-Event-ID`` (or ``?last_event_id=`` for clients that cannot set it).
+* ``GET /api/alerts/stream`` server-sent events served from the alerts topic by
+  :class:`streams.alert_stream.AlertFeed`; each event id is a cursor over the topic's
+  partitions, so ``Last-Event-ID`` (or ``?last_event_id=`` for clients that cannot set it)
+  resumes exactly, across worker restarts. Filters: ``?severity=`` (minimum), ``district=``
+  (code prefix), ``type=``, ``uscc=``.
 
 The page and its static files are public (they hold no data); every ``/api/`` route needs
 the viewer role (the event stream also takes ``?access_token=``, since a browser's
@@ -19,6 +22,7 @@ EventSource cannot send headers). Personal data is masked below the admin role.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import UTC, datetime
 from importlib.util import find_spec
@@ -34,11 +38,13 @@ from faust.web import Request, Response, View
 from config import Role
 from schemas.alert_catalogue import catalogue_document
 from streams.access import AccessGate, sees_personal_data
-from streams.alert_stream import AlertBroadcaster, parse_last_event_id
+from streams.alert_stream import AlertFeed, AlertFilter, DistrictCache, format_cursor, parse_cursor
 from streams.masking import mask_personal
 
 if TYPE_CHECKING:
     from streams.app import Runtime
+
+log = logging.getLogger(__name__)
 
 DASHBOARD_DIR = Path(__file__).parent / "dashboard"
 CONTENT_TYPES = {  # (content type, is UTF-8 text)
@@ -51,6 +57,7 @@ CONTENT_TYPES = {  # (content type, is UTF-8 text)
 USCC_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 EXITED = "('deregistered', 'moved_out', 'revoked')"
 SSE_PING_SECONDS = 10.0
+DISTRICT_SQL = "SELECT district_code FROM enterprise_snapshot FINAL WHERE uscc = {uscc:String}"
 
 # One statement per panel; every one reads with FINAL (or through a view that does).
 PANEL_SQL: dict[str, str] = {
@@ -153,6 +160,11 @@ def _records(result: tuple[list[str], list[tuple[Any, ...]]]) -> list[dict[str, 
     return [dict(zip(columns, map(_value, row), strict=True)) for row in rows]
 
 
+async def _district(runtime: Runtime, uscc: str) -> str:
+    _, rows = await runtime.in_db_thread(runtime.db.query, DISTRICT_SQL, {"uscc": uscc})
+    return str(rows[0][0]) if rows else ""
+
+
 def _masked_alert(data: bytes) -> bytes:
     return orjson.dumps(mask_personal(orjson.loads(data)))
 
@@ -195,7 +207,17 @@ class AssetCache:
 def register_dashboard(app: faust.App, runtime: Runtime) -> None:
     """Add the dashboard page, its assets, its JSON endpoints and the alert stream to ``app``."""
     assets = AssetCache(DASHBOARD_DIR, {"plotly.min.js": plotly_js_path()})
-    broadcaster: AlertBroadcaster = runtime.alerts
+    feed = AlertFeed(runtime.settings.kafka)
+    districts = DistrictCache(lambda uscc: _district(runtime, uscc))
+
+    @app.task
+    async def _follow_alerts() -> None:
+        while not feed.closed:
+            try:
+                await feed.run()
+            except Exception:  # the topic is not there yet, or the broker went away
+                log.exception("the alert stream's feed stopped; starting it again")
+                await asyncio.sleep(2.0)
     gate = AccessGate(runtime.settings.auth, runtime.settings.web)
 
     async def asset(view: View, name: str, cache_control: str) -> Response:
@@ -261,25 +283,25 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
         @gate.allow(Role.VIEWER, query_token=True)
         async def get(self, request: Request) -> Any:
             masked = not sees_personal_data(request)
-            last = parse_last_event_id(
-                request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
-            )
-            # Subscribe before the headers go out: a client that saw them misses nothing.
-            async with broadcaster.subscribe(last) as subscription:
-                # Faust's aiohttp driver hands the views aiohttp's own request object.
-                async with sse_response(cast(web.Request, request), ping_interval=SSE_PING_SECONDS) as resp:
-                    while resp.is_connected():
-                        try:
-                            item = await subscription.next(timeout=SSE_PING_SECONDS / 2)
-                        except StopAsyncIteration:
-                            break
-                        if item is None:
+            try:
+                wanted = AlertFilter.from_query(request.query)
+            except ValueError:
+                return _json(self, {"error": "severity: info, warning or critical"}, status=400)
+            cursor = parse_cursor(request.headers.get("Last-Event-ID") or request.query.get("last_event_id"))
+            served = await feed.serve(cursor)  # before the headers go out: a client that saw them misses nothing
+            # Faust's aiohttp driver hands the views aiohttp's own request object.
+            async with sse_response(cast(web.Request, request), ping_interval=SSE_PING_SECONDS) as resp:
+                try:
+                    async for item, position in served:
+                        district = await districts.district_of(item.alert["uscc"]) if wanted.districts else ""  # type: ignore[arg-type]
+                        if not wanted.wants(item.alert, district):
                             continue
-                        try:
-                            data = _masked_alert(item.data) if masked else item.data
-                            await resp.send(data.decode("utf-8"), id=str(item.seq))
-                        except (ConnectionResetError, TimeoutError):
-                            break  # the client left; it resumes with Last-Event-ID
+                        data = _masked_alert(item.data) if masked else item.data
+                        await resp.send(data.decode("utf-8"), id=format_cursor(position, item.partition))
+                except (ConnectionResetError, TimeoutError):
+                    pass  # the client left; it resumes with Last-Event-ID
+                finally:
+                    await served.aclose()
             return resp
 
     from streams.report.views import register_report
@@ -291,6 +313,6 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
     if web_app is not None:
 
         async def _end_streams(_: Any) -> None:
-            broadcaster.close()
+            feed.close()
 
         web_app.on_shutdown.append(_end_streams)

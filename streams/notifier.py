@@ -16,7 +16,10 @@ read to its end before any alert. So a restarted notifier skips what the ledger 
 what it lacks; the one window — delivered, killed before the ledger write — sends the same
 ``Idempotency-Key`` again, which receivers drop.
 
-Each subscription has its own queue and task: one slow receiver delays only itself.
+Each subscription has its own queue and task: one slow receiver delays only itself. With a
+``group_window_seconds`` the task gathers what arrives within the window after the first
+alert version and sends one notification per enterprise (or district: ``group_by``) listing
+each; the ledger still records every (subscription, alert_id, version).
 """
 
 from __future__ import annotations
@@ -38,8 +41,17 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 from config import Settings
 from schemas import Alert
-from schemas.delivery import Channel, EnterpriseProfile, Silence, Subscription, idempotency_key
-from sinks.channels import build_request, notification_of
+from schemas.delivery import (
+    Channel,
+    EnterpriseProfile,
+    GroupBy,
+    GroupedNotification,
+    Notification,
+    Silence,
+    Subscription,
+    idempotency_key,
+)
+from sinks.channels import build_request, grouped_notification_of, notification_of
 from sinks.delivery import Attempt, send_with_retries
 from sinks.errors import DeliveryError
 from streams.compacted import CompactedReader
@@ -54,7 +66,7 @@ log = logging.getLogger(__name__)
 
 PROFILE_SQL = """
     SELECT uscc, name, district_code, industry_code, industry_section, tier
-    FROM enterprise_snapshot FINAL WHERE uscc = {uscc:String}
+    FROM enterprise_snapshot FINAL WHERE uscc IN {usccs:Array(String)}
 """
 NOTIFICATION_COLUMNS = ("subscription_id", "alert_id", "version", "attempt", "status", "http_status",
                         "latency_ms", "error", "channel", "attempted_at")  # fmt: skip
@@ -182,8 +194,11 @@ class Notifier:
                     await asyncio.sleep(0.05)
                 else:
                     messages = await loop.run_in_executor(self._kafka_thread, consumer.consume, 500, 0.2)
-                    for message in messages:
-                        await self._dispatch(message)
+                    alerts = [self._alert_of(m) for m in messages]
+                    profiles = await self.profiles({a.uscc for a in alerts if a is not None})
+                    for message, alert in zip(messages, alerts, strict=True):
+                        if alert is not None:
+                            self._dispatch(message, alert, profiles[alert.uscc])
                 await self._commit(consumer)
         finally:
             for task in [*background, *self._workers.values()]:
@@ -226,26 +241,28 @@ class Notifier:
             await asyncio.get_running_loop().run_in_executor(
                 self._kafka_thread, lambda: consumer.commit(offsets=offsets, asynchronous=False))
 
-    async def _dispatch(self, message: Message) -> None:
+    def _alert_of(self, message: Message) -> Alert | None:
+        """The alert of a message; ``None`` for an error or a value that is not an alert."""
         error = message.error()
         if error is not None:
             if error.code() != KafkaError._PARTITION_EOF:
                 log.warning("alerts consumer: %s", error)
-            return
+            return None
         partition, offset = int(message.partition() or 0), int(message.offset() or 0)
-        progress = self.progress.setdefault(partition, PartitionProgress())
-        progress.next_offset = offset + 1
+        self.progress.setdefault(partition, PartitionProgress()).next_offset = offset + 1
         try:
-            alert = Alert.model_validate_json(message.value() or b"")
+            return Alert.model_validate_json(message.value() or b"")
         except ValueError:
             log.warning("alerts[%d]@%d is not an alert; skipped", partition, offset)
-            return
+            return None
+
+    def _dispatch(self, message: Message, alert: Alert, profile: EnterpriseProfile) -> None:
+        partition, offset = int(message.partition() or 0), int(message.offset() or 0)
         targets = [s for s in self.subscriptions.values()
                    if idempotency_key(s.id, alert.alert_id, alert.version) not in self.ledger.settled]  # fmt: skip
         if not targets:
             return
-        profile = await self.profile(alert.uscc)
-        progress.waiting[offset] = len(targets)
+        self.progress.setdefault(partition, PartitionProgress()).waiting[offset] = len(targets)
         for sub in targets:
             self._queue(sub.id).put_nowait((partition, offset, alert, profile))
 
@@ -257,21 +274,33 @@ class Notifier:
 
     async def _work(self, subscription_id: str) -> None:
         queue = self._queues[subscription_id]
+        loop = asyncio.get_running_loop()
         while True:
-            partition, offset, alert, profile = await queue.get()
+            batch = [await queue.get()]
+            sub = self.subscriptions.get(subscription_id)
+            window = sub.group_window_seconds if sub is not None else 0.0
+            deadline = loop.time() + window
+            while (left := deadline - loop.time()) > 0:  # the grouping window: what else arrives
+                try:
+                    batch.append(await asyncio.wait_for(queue.get(), left))
+                except TimeoutError:
+                    break
             while True:  # a failure to record is retried: settling without the ledger would skip
                 try:
-                    await self.handle(subscription_id, alert, profile)
+                    if window > 0:
+                        await self.handle_window(subscription_id, [(alert, profile) for _, _, alert, profile in batch])
+                    else:
+                        await self.handle(subscription_id, batch[0][2], batch[0][3])
                     break
                 except Exception:
-                    log.exception("notification %s failed to settle; retrying",
-                                  idempotency_key(subscription_id, alert.alert_id, alert.version))  # fmt: skip
+                    log.exception("notifications of %s failed to settle; retrying", subscription_id)
                     await asyncio.sleep(1.0)
-            progress = self.progress.get(partition)
-            if progress is not None and offset in progress.waiting:
-                progress.waiting[offset] -= 1
-                if progress.waiting[offset] <= 0:
-                    del progress.waiting[offset]
+            for partition, offset, _, _ in batch:
+                progress = self.progress.get(partition)
+                if progress is not None and offset in progress.waiting:
+                    progress.waiting[offset] -= 1
+                    if progress.waiting[offset] <= 0:
+                        del progress.waiting[offset]
 
     # -- one notification -----------------------------------------------------------------
     async def handle(self, subscription_id: str, alert: Alert, profile: EnterpriseProfile) -> Decision:
@@ -290,22 +319,64 @@ class Notifier:
             outcome = {"status": "silenced"}
             self._log(sub, alert, Attempt(0, "silenced", 0, 0.0, ""))
         else:
-            outcome = await self._deliver(sub, alert, profile)
-        notified = outcome["status"] == "delivered"
-        if episode not in self.ledger.episodes:
-            await self.write(self.topics.notifications_ledger, episode, orjson.dumps({"notified": notified}))
-        await self.write(self.topics.notifications_ledger, key, orjson.dumps({**outcome, "at": _now().isoformat()}))
-        if notified:
-            self.delivered += 1
+            notification = notification_of(sub, alert, profile, self.settings.web.public_url)
+            outcome = await self._deliver(sub, notification, [alert])
+        await self._record(sub, [alert], outcome)
         return decision
 
-    async def _deliver(self, sub: Subscription, alert: Alert, profile: EnterpriseProfile) -> dict[str, Any]:
-        notification = notification_of(sub, alert, profile, self.settings.web.public_url)
+    async def handle_window(self, subscription_id: str, items: list[tuple[Alert, EnterpriseProfile]]) -> None:
+        """Decide each alert version of one grouping window; deliver one notification per group.
+
+        The ledger still gets every (subscription, alert_id, version). Inside the window a
+        later version of an episode is decided as if its earlier versions were delivered.
+        """
+        sub = self.subscriptions.get(subscription_id)
+        if sub is None:
+            return
+        episodes: dict[str, bool] = {}
+        groups: dict[str, list[tuple[Alert, EnterpriseProfile]]] = {}
+        for alert, profile in items:
+            if idempotency_key(sub.id, alert.alert_id, alert.version) in self.ledger.settled:
+                continue
+            episode = f"{sub.id}:{alert.alert_id}"
+            notified = episodes.get(episode, self.ledger.episodes.get(episode))
+            decision = decide(sub, alert, profile, self.silences.values(), notified, self.watchlists.get(sub.id))
+            if decision is Decision.SILENCED:
+                episodes.setdefault(episode, False)
+                self._log(sub, alert, Attempt(0, "silenced", 0, 0.0, ""))
+                await self._record(sub, [alert], {"status": "silenced"})
+            elif decision is Decision.DELIVER:
+                episodes.setdefault(episode, True)
+                group = alert.uscc if sub.group_by is GroupBy.ENTERPRISE else (profile.district_code or "unknown")
+                groups.setdefault(group, []).append((alert, profile))
+        for group, members in groups.items():
+            notifications = [notification_of(sub, a, p, self.settings.web.public_url) for a, p in members]
+            alerts = [a for a, _ in members]
+            outcome = await self._deliver(sub, grouped_notification_of(sub, notifications, group), alerts)
+            await self._record(sub, alerts, outcome)
+
+    async def _record(self, sub: Subscription, alerts: list[Alert], outcome: dict[str, Any]) -> None:
+        """The ledger records of settled alert versions: the episode's first, then each version."""
+        notified = outcome["status"] == "delivered"
+        for alert in alerts:
+            episode = f"{sub.id}:{alert.alert_id}"
+            if episode not in self.ledger.episodes:
+                await self.write(self.topics.notifications_ledger, episode, orjson.dumps({"notified": notified}))
+            key = idempotency_key(sub.id, alert.alert_id, alert.version)
+            await self.write(self.topics.notifications_ledger, key, orjson.dumps({**outcome, "at": _now().isoformat()}))
+            if notified:
+                self.delivered += 1
+
+    async def _deliver(
+        self, sub: Subscription, notification: Notification | GroupedNotification, alerts: list[Alert]
+    ) -> dict[str, Any]:
+        """Send one notification (of one or several alert versions); each attempt is logged per version."""
         attempts: list[Attempt] = []
 
         def heard(attempt: Attempt) -> None:
             attempts.append(attempt)
-            self._log(sub, alert, attempt)
+            for alert in alerts:
+                self._log(sub, alert, attempt)
 
         try:
             if sub.channel is Channel.KAFKA:
@@ -317,17 +388,19 @@ class Notifier:
                 assert self._session is not None
                 request = build_request(sub, notification, int(time.time() * 1000))
                 await send_with_retries(self._session, request, sub.channel, self.settings.notifier, heard)
-            return {"status": "delivered", "attempts": len(attempts)}
+            return {"status": "delivered", "attempts": len(attempts), "notification": notification.idempotency_key}
         except DeliveryError as exc:
             error = str(exc)
-        dead = {"idempotency_key": notification.idempotency_key, "subscription_id": sub.id,
-                "alert_id": alert.alert_id, "version": alert.version, "channel": sub.channel.value,
-                "attempts": len(attempts), "last_error": error, "notification": notification.model_dump(mode="json")}  # fmt: skip
-        await self.write(self.topics.notifications_deadletter, notification.idempotency_key, orjson.dumps(dead))
-        self._mirror.append(("notification_dead_letters", (
-            notification.idempotency_key, sub.id, alert.alert_id, alert.version, sub.channel.value, len(attempts),
-            error, notification.model_dump_json(), _now())))  # fmt: skip
-        self._log(sub, alert, Attempt(len(attempts), "dead_lettered", 0, 0.0, error))
+        for alert in alerts:
+            key = idempotency_key(sub.id, alert.alert_id, alert.version)
+            dead = {"idempotency_key": key, "subscription_id": sub.id, "alert_id": alert.alert_id,
+                    "version": alert.version, "channel": sub.channel.value, "attempts": len(attempts),
+                    "last_error": error, "notification": notification.model_dump(mode="json")}  # fmt: skip
+            await self.write(self.topics.notifications_deadletter, key, orjson.dumps(dead))
+            self._mirror.append(("notification_dead_letters", (
+                key, sub.id, alert.alert_id, alert.version, sub.channel.value, len(attempts), error,
+                notification.model_dump_json(), _now())))  # fmt: skip
+            self._log(sub, alert, Attempt(len(attempts), "dead_lettered", 0, 0.0, error))
         return {"status": "dead_lettered", "attempts": len(attempts), "last_error": error}
 
     def _log(self, sub: Subscription, alert: Alert, attempt: Attempt) -> None:
@@ -363,16 +436,20 @@ class Notifier:
             assert self._producer is not None
             await loop.run_in_executor(self._producer_thread, self._producer.poll, 0.05)
 
-    async def profile(self, uscc: str) -> EnterpriseProfile:
-        """The enterprise as ClickHouse has it; rows are flushed before alerts are produced."""
+    async def profiles(self, usccs: set[str]) -> dict[str, EnterpriseProfile]:
+        """The enterprises as ClickHouse has them, in one query (rows are flushed before alerts are produced)."""
+        found = {u: EnterpriseProfile(uscc=u) for u in usccs}
+        if not usccs:
+            return found
         try:
-            columns, rows = await self.in_db_thread(self.db.query, PROFILE_SQL, {"uscc": uscc})
+            columns, rows = await self.in_db_thread(self.db.query, PROFILE_SQL, {"usccs": sorted(usccs)})
         except Exception:
-            log.exception("enterprise profile of %s unavailable", uscc)
-            return EnterpriseProfile(uscc=uscc)
-        if not rows:
-            return EnterpriseProfile(uscc=uscc)
-        return EnterpriseProfile.model_validate({c: ("" if v is None else v) for c, v in zip(columns, rows[0], strict=True)})
+            log.exception("enterprise profiles unavailable")
+            return found
+        for row in rows:
+            profile = EnterpriseProfile.model_validate({c: ("" if v is None else v) for c, v in zip(columns, row, strict=True)})
+            found[profile.uscc] = profile
+        return found
 
     async def refresh_watchlists(self) -> None:
         from streams.queries import run_query

@@ -6,23 +6,20 @@ Playwright; ``apt-get install -y chromium``). Nothing is mocked.
 
 from __future__ import annotations
 
-import http.client
 import importlib.util
-import queue
-import socket
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import pytest
 from factories import encode, invoice, make_uscc, registration, social_security, vat
 from worker_fixtures import WorkerProcess, isolated_env, produce, read_topic
+
+from tests.sse_client import EventStream, after
 
 pytestmark = pytest.mark.kafka
 
@@ -226,70 +223,11 @@ def test_assets_and_endpoints_serve_only_what_they_should(worker: WorkerProcess)
     assert status == 200 and orjson.loads(body)[0]["enterprises"] == 0
 
 
-class EventStream:
-    """A minimal server-sent-events client on http.client (no browser, no SSE library).
-
-    A thread reads the (de-chunked) stream and parses events into a queue, so a test can
-    wait for events with a timeout.
-    """
-
-    def __init__(self, base_url: str, last_event_id: str | None = None) -> None:
-        parts = urlsplit(base_url)
-        self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-        headers = {"Accept": "text/event-stream"}
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = last_event_id
-        self.conn.request("GET", "/api/alerts/stream", headers=headers)
-        self.resp = self.conn.getresponse()
-        assert self.resp.status == 200
-        assert (self.resp.getheader("Content-Type") or "").startswith("text/event-stream")
-        assert self.conn.sock is not None
-        self.conn.sock.settimeout(None)  # the reader thread blocks; close() unblocks it
-        self.queue: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
-        self.ended: BaseException | None = None
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        event_id: str | None = None
-        data: list[str] = []
-        try:
-            while raw := self.resp.readline():
-                line = raw.decode("utf-8").rstrip("\r\n")
-                if line.startswith("id:"):
-                    event_id = line[3:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
-                elif line == "" and data:
-                    assert event_id is not None, "every alert event carries an id"
-                    self.queue.put((int(event_id), orjson.loads("\n".join(data))))
-                    event_id, data = None, []
-        except (OSError, ValueError, AttributeError, http.client.HTTPException) as exc:
-            self.ended = exc  # closed by close(), or by the server
-
-    def events(self, want: int, timeout: float) -> list[tuple[int, dict[str, Any]]]:
-        """Up to ``want`` events (id, decoded data) arriving within ``timeout`` seconds."""
-        out: list[tuple[int, dict[str, Any]]] = []
-        deadline = time.monotonic() + timeout
-        while len(out) < want and (left := deadline - time.monotonic()) > 0:
-            try:
-                out.append(self.queue.get(timeout=left))
-            except queue.Empty:
-                break
-        return out
-
-    def close(self) -> None:
-        if self.conn.sock is not None:
-            self.conn.sock.shutdown(socket.SHUT_RDWR)
-        self.conn.close()
-        self.reader.join(5)
-
-
 def read_exits(
     stream: EventStream, usccs: list[str], timeout: float = 60
-) -> list[tuple[int, dict[str, Any]]]:
+) -> list[tuple[str, dict[str, Any]]]:
     """Events until an ``enterprise_exit`` alert of each of ``usccs`` arrived; those alerts only."""
-    exits: list[tuple[int, dict[str, Any]]] = []
+    exits: list[tuple[str, dict[str, Any]]] = []
     deadline = time.monotonic() + timeout
     while len(exits) < len(usccs) and time.monotonic() < deadline:
         for seq, alert in stream.events(1, timeout=deadline - time.monotonic()):
@@ -312,23 +250,23 @@ def test_alert_stream_is_live_and_resumable(worker: WorkerProcess) -> None:
 
     produce(worker.settings, [deregistered(2), deregistered(3)])
     later = read_exits(first, [make_uscc(2), make_uscc(3)])
-    assert all(seq > seen for seq, _ in later)
+    assert all(after(seq, seen) for seq, _ in later)
     first.close()
 
-    # reconnecting with the id of the first alert: what came after it, from the ring buffer
-    resumed = EventStream(base, last_event_id=str(seen))
+    # reconnecting with the id of the first alert: what came after it, read from the topic
+    resumed = EventStream(base, last_event_id=seen)
     replay = resumed.events(100, timeout=3)
     resumed.close()
-    assert replay and all(seq > seen for seq, _ in replay)
+    assert replay and all(after(seq, seen) for seq, _ in replay)
     assert [(seq, a) for seq, a in replay if a["alert_type"] == "enterprise_exit"] == later
 
     # reconnecting with the latest id: nothing old, then only what comes next
-    latest = max(seq for seq, _ in replay)
-    tail = EventStream(base, last_event_id=str(latest))
+    latest = replay[-1][0]
+    tail = EventStream(base, last_event_id=latest)
     assert tail.events(1, timeout=2) == []
     produce(worker.settings, [deregistered(4)])
     ((nxt, alert4),) = read_exits(tail, [make_uscc(4)])
-    assert nxt > latest
+    assert after(nxt, latest)
 
     # the data of each event is the alert exactly as sent to the alerts topic (the producer
     # may still be lingering on the last one when the stream has it)

@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from schemas import Alert
-from schemas.delivery import Silence
+from schemas.delivery import Silence, group_key
+from sinks.channels import verify_signature
 from streams.compacted import put, read_all
 from streams.kafka_admin import ensure_topics, make_producer
 from tests.delivery_fixtures import T0, Receiver, make_alert, subscription
@@ -138,3 +139,45 @@ def test_past_the_retry_budget_is_dead_lettered_and_its_resolution_not_sent(env:
     assert orjson.loads(ledger["down:A0001:1"])["status"] == "dead_lettered"
     assert orjson.loads(ledger["down:A0001"]) == {"notified": False}
     assert "down:A0001:2" not in ledger and not any(r.key == "down:A0001:2" for r in receiver.requests)
+
+
+def test_alerts_within_the_window_go_out_grouped_per_enterprise_or_district(env: dict[str, str], tmp_path: Path) -> None:
+    settings = settings_from(env)
+    receiver = Receiver().start_thread()
+    per_enterprise = subscription("ent", receiver.url, group_window_seconds=3)
+    per_district = subscription("dist", receiver.url, group_window_seconds=3, group_by="district")
+    ensure_topics(settings.kafka)
+    for sub in (per_enterprise, per_district):
+        put(settings.kafka, settings.kafka.topics.subscriptions, sub.id, orjson.dumps(sub.to_record()))
+    u1, u2 = make_alert(1).uscc, make_alert(4).uscc
+    alerts = [make_alert(1), make_alert(2, uscc=u1), make_alert(3, uscc=u1), make_alert(4),
+              make_alert(1, state="resolved", version=2)]  # fmt: skip
+    produce_alerts(env, alerts)
+    members = [f"{a.alert_id}:{a.version}" for a in alerts]
+    worker = WorkerProcess(env, tmp_path / "worker.log").start()
+    try:
+        until(lambda: len(receiver.delivered_keys()) >= 3, 120, "the grouped notifications")
+        time.sleep(4.0)  # nothing more may arrive
+    finally:
+        worker.stop()
+    by_key = {r.key: orjson.loads(r.body) for r in receiver.requests if r.status == 200}
+    assert len(receiver.requests) == 3 and len(by_key) == 3
+
+    def listed(body: dict[str, object]) -> list[str]:
+        notes = body["notifications"] if "notifications" in body else [body]  # type: ignore[operator]
+        return sorted(f"{n['alert']['alert_id']}:{n['alert']['version']}" for n in notes)  # type: ignore[index, union-attr]
+
+    u1_key = group_key("ent", [f"ent:{m}" for m in members if not m.startswith("A0004")])
+    assert listed(by_key[u1_key]) == sorted(m for m in members if not m.startswith("A0004"))
+    assert by_key[u1_key]["group"] == u1 and by_key[u1_key]["group_by"] == "enterprise"
+    assert listed(by_key["ent:A0004:1"]) == ["A0004:1"] and by_key["ent:A0004:1"]["enterprise"]["uscc"] == u2
+    district_key = group_key("dist", [f"dist:{m}" for m in members])  # no snapshot: one "unknown" district
+    assert listed(by_key[district_key]) == sorted(members)
+    for r in receiver.requests:
+        assert verify_signature("s3cret", r.body, r.headers["X-Entbrain-Signature"])
+    ledger = read_all(settings.kafka, settings.kafka.topics.notifications_ledger)
+    for sub_id, key_of in (("ent", lambda m: u1_key if not m.startswith("A0004") else "ent:A0004:1"),
+                           ("dist", lambda m: district_key)):  # fmt: skip
+        for m in members:
+            record = orjson.loads(ledger[f"{sub_id}:{m}"])
+            assert record["status"] == "delivered" and record["notification"] == key_of(m)

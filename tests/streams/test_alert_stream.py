@@ -1,143 +1,100 @@
-"""AlertBroadcaster: sequence ids, the bounded ring, resuming after Last-Event-ID, fan-out."""
+"""The alert stream: cursors as event ids, filters, first copies only, live fan-out."""
 
 from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 
-from streams.alert_stream import AlertBroadcaster, parse_last_event_id
+from config import Settings
+from schemas.outputs import Severity
+from streams.alert_stream import AlertFeed, AlertFilter, StreamedAlert, decode, format_cursor, parse_cursor
 
 
-def alert(i: int) -> bytes:
-    return f'{{"alert_id":"a{i}","version":1}}'.encode()
+def item(partition: int, offset: int, alert_id: str, version: int = 1, **fields: object) -> StreamedAlert:
+    alert = {"alert_id": alert_id, "version": version, "severity": "warning", "alert_type": "tax_collapse",
+             "uscc": "U1", **fields}  # fmt: skip
+    decoded = decode(partition, offset, orjson.dumps(alert))
+    assert decoded is not None
+    return decoded
 
 
-def test_sequence_ids_increase_by_one_from_one() -> None:
-    b = AlertBroadcaster()
-    assert b.last_seq == 0
-    assert [b.publish(alert(i)) for i in range(5)] == [1, 2, 3, 4, 5]
-    assert b.last_seq == 5
+def test_cursor_round_trip_puts_the_event_first() -> None:
+    cursor = {0: 12, 1: -1, 2: 7}
+    text = format_cursor(cursor, first=2)
+    assert text.startswith("2:7,")
+    assert parse_cursor(text) == cursor
 
 
-def test_since_returns_the_alerts_after_an_id_oldest_first() -> None:
-    b = AlertBroadcaster()
-    for i in range(1, 6):
-        b.publish(alert(i))
-    assert [(x.seq, x.data) for x in b.since(3)] == [(4, alert(4)), (5, alert(5))]
-    assert [x.seq for x in b.since(0)] == [1, 2, 3, 4, 5]
-    assert b.since(5) == []
+@pytest.mark.parametrize("bad", ["", "12", "a:b", "0:1,x", "-1:3", "0:-2"])
+def test_malformed_ids_mean_no_cursor(bad: str) -> None:
+    assert parse_cursor(bad) is None
 
 
-def test_ring_keeps_only_the_last_capacity_alerts() -> None:
-    b = AlertBroadcaster(capacity=3)
-    for i in range(1, 11):
-        b.publish(alert(i))
-    assert [x.seq for x in b.since(0)] == [8, 9, 10]
-    assert [x.seq for x in b.since(2)] == [8, 9, 10]  # fell behind the ring: what is left
-    assert [x.seq for x in b.since(8)] == [9, 10]
+def test_filter_minimum_severity_type_uscc_district() -> None:
+    f = AlertFilter.from_query({"severity": "warning", "type": "tax_collapse,layoff", "district": "3301"})
+    assert f.min_severity is Severity.WARNING and f.types == ("tax_collapse", "layoff")
+    base = {"severity": "warning", "alert_type": "layoff", "uscc": "U1"}
+    assert f.wants(base, "330110")
+    assert f.wants({**base, "severity": "critical"}, "330110")
+    assert not f.wants({**base, "severity": "info"}, "330110")
+    assert not f.wants({**base, "alert_type": "relocation"}, "330110")
+    assert not f.wants(base, "320100")
+    assert AlertFilter.from_query({"uscc": "U2"}).wants({**base, "uscc": "U2"})
+    assert not AlertFilter.from_query({"uscc": "U2"}).wants(base)
+    with pytest.raises(ValueError):
+        AlertFilter.from_query({"severity": "loud"})
 
 
-def test_an_id_from_an_earlier_run_gets_the_whole_buffer() -> None:
-    b = AlertBroadcaster()
-    b.publish(alert(1))
-    b.publish(alert(2))
-    assert [x.seq for x in b.since(9999)] == [1, 2]
+def test_only_the_first_copy_of_an_alert_version_counts() -> None:
+    feed = AlertFeed(Settings().kafka)
+    first, repeat, other_version = item(0, 5, "A1"), item(0, 9, "A1"), item(0, 10, "A1", version=2)
+    assert feed.note(first) and not feed.note(repeat) and feed.note(other_version)
+    assert feed.is_first(first) and not feed.is_first(repeat)
+    assert feed.position == {0: 11}
 
 
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [(None, None), ("", None), (" 42 ", 42), ("0", 0), ("-1", None), ("abc", None)],
-)
-def test_parse_last_event_id(header: str | None, expected: int | None) -> None:
-    assert parse_last_event_id(header) == expected
+def test_live_subscribers_get_first_copies_with_advancing_cursors() -> None:
+    async def scenario() -> list[tuple[str, str]]:
+        feed = AlertFeed(Settings().kafka)
+        feed.position.update({0: 0, 1: 0})
+        feed.ready.set()
+        served = await feed.serve(None)
+        got: list[tuple[str, str]] = []
+
+        async def read() -> None:
+            async for one, cursor in served:
+                got.append((f"{one.identity[0]}:{one.identity[1]}", format_cursor(cursor, one.partition)))
+                if len(got) == 3:
+                    return
+
+        task = asyncio.create_task(read())
+        await asyncio.sleep(0.01)
+        assert feed.subscribers == 1
+        for one in (item(0, 0, "A1"), item(1, 0, "B1"), item(0, 1, "A1"), item(1, 1, "B1", version=2)):
+            feed.publish(one)
+        await asyncio.wait_for(task, 5)
+        await served.aclose()
+        assert feed.subscribers == 0
+        return got
+
+    assert asyncio.run(scenario()) == [("A1:1", "0:0,1:-1"), ("B1:1", "1:0,0:0"), ("B1:2", "1:1,0:0")]
 
 
-def test_capacity_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="capacity"):
-        AlertBroadcaster(capacity=0)
+def test_a_subscriber_too_far_behind_is_ended_and_close_ends_all() -> None:
+    async def scenario() -> int:
+        feed = AlertFeed(Settings().kafka, subscriber_queue=2)
+        feed.position[0] = 0
+        feed.ready.set()
+        served = await feed.serve(None)
+        first = asyncio.create_task(served.__anext__())
+        await asyncio.sleep(0.01)
+        for n in range(5):
+            feed.publish(item(0, n, f"A{n}"))
+        with pytest.raises(StopAsyncIteration):  # queue overflowed: woken with the end marker
+            await asyncio.wait_for(first, 5)
+        feed.close()
+        return feed.subscribers
 
-
-async def _collect(sub: object, n: int) -> list[int]:
-    out = []
-    async for item in sub:  # type: ignore[attr-defined]
-        out.append(item.seq)
-        if len(out) == n:
-            break
-    return out
-
-
-def test_subscriber_gets_the_backlog_then_live_alerts() -> None:
-    async def scenario() -> list[int]:
-        b = AlertBroadcaster()
-        for i in range(1, 4):
-            b.publish(alert(i))
-        async with b.subscribe(last_seq=1) as sub:
-            task = asyncio.create_task(_collect(sub, 4))
-            await asyncio.sleep(0)
-            b.publish(alert(4))
-            b.publish(alert(5))
-            return await asyncio.wait_for(task, 5)
-
-    assert asyncio.run(scenario()) == [2, 3, 4, 5]
-
-
-def test_a_new_subscriber_without_an_id_gets_only_new_alerts() -> None:
-    async def scenario() -> tuple[list[int], int]:
-        b = AlertBroadcaster()
-        b.publish(alert(1))
-        async with b.subscribe() as sub:
-            assert b.subscribers == 1
-            b.publish(alert(2))
-            got = await asyncio.wait_for(_collect(sub, 1), 5)
-        return got, b.subscribers
-
-    assert asyncio.run(scenario()) == ([2], 0)
-
-
-def test_resume_after_disconnect_loses_nothing() -> None:
-    async def scenario() -> list[int]:
-        b = AlertBroadcaster()
-        async with b.subscribe() as sub:
-            b.publish(alert(1))
-            b.publish(alert(2))
-            seen = await asyncio.wait_for(_collect(sub, 1), 5)  # client drops after one
-        b.publish(alert(3))  # published while disconnected
-        async with b.subscribe(last_seq=seen[-1]) as again:
-            b.publish(alert(4))
-            return seen + await asyncio.wait_for(_collect(again, 3), 5)
-
-    assert asyncio.run(scenario()) == [1, 2, 3, 4]
-
-
-def test_a_slow_subscriber_is_ended_and_can_resume_from_the_ring() -> None:
-    async def scenario() -> tuple[bool, list[int]]:
-        b = AlertBroadcaster(capacity=100, subscriber_queue=2)
-        sub = b.subscribe(last_seq=0)
-        for i in range(1, 6):
-            b.publish(alert(i))
-        got = [item.seq async for item in sub]  # ends: it lagged
-        lagged = sub.lagged
-        sub.close()
-        resumed = b.subscribe(last_seq=got[-1] if got else 0)
-        rest = await asyncio.wait_for(_collect(resumed, 5), 5)
-        return lagged, rest
-
-    lagged, rest = asyncio.run(scenario())
-    assert lagged
-    assert rest == [1, 2, 3, 4, 5]
-
-
-def test_next_times_out_and_close_ends_every_subscription() -> None:
-    async def scenario() -> tuple[object, bool]:
-        b = AlertBroadcaster()
-        sub = b.subscribe()
-        nothing = await sub.next(timeout=0.01)
-        b.close()
-        try:
-            await sub.next(timeout=1)
-        except StopAsyncIteration:
-            return nothing, True
-        return nothing, False
-
-    assert asyncio.run(scenario()) == (None, True)
+    assert asyncio.run(scenario()) == 0
