@@ -203,7 +203,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Release what the aligner lets go, process it and commit it (one batch at a time)."""
         async with lock:
             loop = asyncio.get_running_loop()
-            await refresh_log_ends()
             unaligned = (aligner.idled, aligner.forced)
             released = aligner.release(caught_up, loop.time())
             if (aligner.idled, aligner.forced) != unaligned:
@@ -274,6 +273,12 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         await asyncio.sleep(1.0)
         await app.consumer.seek(tp, offset)
         app.consumer.resume_partitions([tp])
+
+    @app.timer(interval=1.0)
+    async def _read_log_ends() -> None:
+        """In the background: a slow answer must never hold up a batch."""
+        if aligner.held:
+            await refresh_log_ends()
 
     @app.timer(interval=0.1)
     async def _release_held() -> None:
