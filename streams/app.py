@@ -189,8 +189,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         while the worker is busy a partition's high watermark can be seconds old and a lagging
         partition would look caught up.
         """
-        empty = [TP(t, p) for p, group in aligner.groups.items() if group.held for t, q in group.queues.items() if not q]
-        if not empty:
+        empty = [TP(topic, partition) for topic, partition in aligner.empty()]
+        if not empty or not aligner.held:
             return
         try:
             ends = await app.consumer.highwaters(*empty)
@@ -285,6 +285,11 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Held records go once their partition group may move (or waited ``max_idle``)."""
         if aligner.held:
             await drain()
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        async with lock:
+            aligner.assign({tp.partition for tp in assigned if tp.topic in topics.inputs()})
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
