@@ -26,6 +26,7 @@ from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels, dump_models, load_models, save_models
 from sinks import ClickHouseSink, Database
+from streams import web_errors
 from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
 from streams.commit import CommitPorts, Failpoint, commit_batch
@@ -69,7 +70,7 @@ def models_path(settings: Settings) -> Path:
 
 def _faust_app(settings: Settings) -> faust.App:
     kafka = settings.kafka
-    return faust.App(
+    app = faust.App(
         settings.worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
         broker_credentials=faust_credentials(kafka),
@@ -87,7 +88,23 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=kafka.session_timeout_seconds,
         broker_heartbeat_interval=kafka.heartbeat_interval_seconds,
         broker_rebalance_timeout=max(30.0, kafka.session_timeout_seconds * 3),
+        # faust's own pages answer without our access gate: /table/… reads table values (the
+        # enterprise states, personal data included), /router/… shows the cluster's workers.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
     )
+    _serve_only_our_views(app)
+    web_errors.install(app.web.web_app)  # type: ignore[attr-defined]
+    return app
+
+
+def _serve_only_our_views(app: faust.App) -> None:
+    """Drop faust's production index, the one built-in page no setting turns off (it claims ``/``)."""
+    enabled = app.web.blueprints._enabled  # type: ignore[attr-defined]
+    enabled[:] = [(prefix, bp) for prefix, bp in enabled if not str(bp).startswith("faust.web.apps.")]
 
 
 def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
