@@ -88,6 +88,11 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=kafka.session_timeout_seconds,
         broker_heartbeat_interval=kafka.heartbeat_interval_seconds,
         broker_rebalance_timeout=max(30.0, kafka.session_timeout_seconds * 3),
+        # Records held for alignment are unacknowledged by design (a crash re-reads them), so
+        # faust must not wait for every event to be acknowledged before a rebalance or a stop:
+        # it would wait forever, before the revocation handler that drops them could run.
+        # The batch in flight is waited for by that handler (the agent's lock) instead.
+        stream_wait_empty=False,
         # faust's own pages answer without our access gate: /table/… reads table values (the
         # enterprise states, personal data included), /router/… shows the cluster's workers.
         web_router_enabled=False,
