@@ -19,9 +19,11 @@ their Jaccard index and the counts, with ``--json FILE`` as keys ``jaccard``,
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ class BacklogComparison:
     live: set[AlertKey] = field(default_factory=set)
     backlog: set[AlertKey] = field(default_factory=set)
     seconds: dict[str, float] = field(default_factory=dict)
+    unaligned: dict[str, dict[str, float]] = field(default_factory=dict)  # run → reason → releases
 
     @property
     def jaccard(self) -> float:
@@ -66,6 +69,7 @@ class BacklogComparison:
             "jaccard": round(self.jaccard, 6), "live_alerts": len(self.live), "backlog_alerts": len(self.backlog),
             "only_live": sorted(self.live - self.backlog)[:20], "only_backlog": sorted(self.backlog - self.live)[:20],
             "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
+            "unaligned_releases": self.unaligned,
         }  # fmt: skip
 
 
@@ -78,6 +82,15 @@ def park_messages(enterprises: int, months: int, seed: int) -> list[tuple[str, b
 
 def _alert_keys(worker: WorkerProcess) -> set[AlertKey]:
     return {(str(u), str(t), int(m)) for u, t, m in worker.query(ALERT_KEYS_SQL)}
+
+
+def unaligned_releases(worker: WorkerProcess) -> dict[str, float]:
+    """The worker's records released without full event-time alignment, by reason."""
+    req = urllib.request.Request(f"{worker.settings.web.base_url}/metrics")
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the local worker
+        lines = resp.read().decode().splitlines()
+    found = (re.match(r'entbrain_aligner_unaligned_releases\{reason="(\w+)"\} (\S+)', line) for line in lines)
+    return {m.group(1): float(m.group(2)) for m in found if m}
 
 
 def _follow(worker: WorkerProcess, total: int, label: str, progress: Progress, timeout: float) -> None:
@@ -97,11 +110,14 @@ def _follow(worker: WorkerProcess, total: int, label: str, progress: Progress, t
     raise TimeoutError(f"{label}: {worker.counts()['consumed']} of {total} events consumed after {timeout:.0f} s")
 
 
+Outcome = tuple[set[AlertKey], float, dict[str, float]]
+
+
 def run_live(
     workdir: Path, bootstrap: str, messages: list[tuple[str, bytes, bytes, int]], rate: float, partitions: int,
-    progress: Progress, timeout: float,
-) -> tuple[set[AlertKey], float]:  # fmt: skip
-    env = isolated_env(workdir / "live", bootstrap, partitions=partitions)
+    progress: Progress, timeout: float, extra_env: dict[str, str],
+) -> Outcome:  # fmt: skip
+    env = isolated_env(workdir / "live", bootstrap, partitions=partitions) | extra_env
     worker = WorkerProcess(env, workdir / "live-worker.log").start()
     try:
         started = time.monotonic()
@@ -112,30 +128,30 @@ def run_live(
         producer.start()
         _follow(worker, len(messages), "live: produced while the worker runs", progress, timeout)
         producer.join()
-        return _alert_keys(worker), time.monotonic() - started
+        return _alert_keys(worker), time.monotonic() - started, unaligned_releases(worker)
     finally:
         worker.stop()
 
 
 def run_backlog(
     workdir: Path, bootstrap: str, messages: list[tuple[str, bytes, bytes, int]], partitions: int,
-    progress: Progress, timeout: float,
-) -> tuple[set[AlertKey], float]:  # fmt: skip
-    env = isolated_env(workdir / "backlog", bootstrap, partitions=partitions)
+    progress: Progress, timeout: float, extra_env: dict[str, str],
+) -> Outcome:  # fmt: skip
+    env = isolated_env(workdir / "backlog", bootstrap, partitions=partitions) | extra_env
     worker = WorkerProcess(env, workdir / "backlog-worker.log")
     produce_all(worker.settings, messages, total=len(messages), label="backlog: producing the whole park")
     worker.start()
     try:
         started = time.monotonic()
         _follow(worker, len(messages), "backlog: worker catching up", progress, timeout)
-        return _alert_keys(worker), time.monotonic() - started
+        return _alert_keys(worker), time.monotonic() - started, unaligned_releases(worker)
     finally:
         worker.stop()
 
 
 def compare(
     workdir: Path, enterprises: int, months: int, seed: int = 7, rate: float = 1000.0, partitions: int = 4,
-    timeout: float = 3600.0, console: Console | None = None,
+    timeout: float = 3600.0, console: Console | None = None, extra_env: dict[str, str] | None = None,
 ) -> BacklogComparison:  # fmt: skip
     """Run the park live and as a backlog on two fresh stacks; return both alert sets."""
     base = Settings()
@@ -144,11 +160,12 @@ def compare(
     result = BacklogComparison(enterprises, months, seed, partitions, rate, len(messages))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console or Console(stderr=True)) as progress:
-        result.live, result.seconds["live"] = run_live(
-            workdir, base.kafka.bootstrap_servers, messages, rate, partitions, progress, timeout
+        bootstrap, extra = base.kafka.bootstrap_servers, extra_env or {}
+        result.live, result.seconds["live"], result.unaligned["live"] = run_live(
+            workdir, bootstrap, messages, rate, partitions, progress, timeout, extra
         )
-        result.backlog, result.seconds["backlog"] = run_backlog(
-            workdir, base.kafka.bootstrap_servers, messages, partitions, progress, timeout
+        result.backlog, result.seconds["backlog"], result.unaligned["backlog"] = run_backlog(
+            workdir, bootstrap, messages, partitions, progress, timeout, extra
         )
     return result
 
@@ -161,16 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="events/s of the live run")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--workdir", type=Path, help="keep the workers' logs and data here (default: a temporary "
+                        "directory, removed afterwards)")  # fmt: skip
     args = parser.parse_args(argv)
     console = Console()
     with tempfile.TemporaryDirectory(prefix="entbrain-backlog-") as tmp:
-        result = compare(Path(tmp), args.enterprises, args.months, args.seed, args.rate, args.partitions,
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        result = compare(workdir, args.enterprises, args.months, args.seed, args.rate, args.partitions,
                          console=console)  # fmt: skip
     report = result.as_dict()
     console.print(f"{result.events} events, {args.enterprises} enterprises × {args.months} months, "
                   f"{args.partitions} partitions, live at {args.rate:.0f} events/s")  # fmt: skip
     console.print(f"alerts (USCC, type, business month): live {report['live_alerts']}, "
                   f"backlog {report['backlog_alerts']}, Jaccard {report['jaccard']:.4f}")  # fmt: skip
+    console.print(f"records released without full alignment: {report['unaligned_releases']}")
     for side in ("only_live", "only_backlog"):
         if report[side]:
             console.print(f"{side}: {report[side][:5]}")

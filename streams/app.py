@@ -35,6 +35,7 @@ from streams.dashboard_views import register_dashboard
 from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
+from streams.fetch_control import pause_fetching, resume_fetching
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
@@ -148,6 +149,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         settings.worker.align_settle_seconds,
     )  # fmt: skip
     continuity = OffsetContinuity()
+    flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full
     rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
     lock = asyncio.Lock()
     streams_by_event: dict[int, Any] = {}
@@ -277,7 +279,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 streams_by_event[id(event)] = stream
                 aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, event,
                                    asyncio.get_running_loop().time()))  # fmt: skip
+            await regulate_flow()
             await drain()
+            await regulate_flow()
 
     async def _reread_gap(message: Any) -> None:
         expected = continuity.expected[(message.topic, message.partition)]
@@ -296,6 +300,32 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         await app.consumer.seek(tp, offset)
         app.consumer.resume_partitions([tp])
 
+    async def regulate_flow() -> None:
+        """Back-pressure per partition: pause fetching a partition whose queue is full.
+
+        A backlog is fetched far faster than it is processed. Without this, the queues would
+        grow to the held limit, and the merge would then release records without waiting for
+        the partition that lags — out of event-time order. The pause is the Kafka client's
+        (:mod:`streams.fetch_control`): it loses no record.
+        """
+        limit = settings.worker.align_queue_limit
+        pause, resume = [], []
+        for (topic, partition), queue in aligner.queues.items():
+            tp = TP(topic, partition)
+            if len(queue) >= limit and tp not in flow_paused:
+                pause.append(tp)
+            elif len(queue) <= limit // 2 and tp in flow_paused:
+                resume.append(tp)
+        try:
+            await pause_fetching(app.consumer, pause)
+            await resume_fetching(app.consumer, resume)
+        except Exception as exc:  # noqa: BLE001 - the merge's held limit still bounds memory
+            log.warning("could not pause/resume fetching of %s: %s", pause + resume, exc)
+            return
+        flow_paused.update(pause)
+        flow_paused.difference_update(resume)
+        runtime.metrics.flow_paused.set(len(flow_paused))
+
     @app.timer(interval=1.0)
     async def _read_log_ends() -> None:
         """In the background: a slow answer must never hold up a batch."""
@@ -307,6 +337,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Held records go once their partition group may move (or waited ``max_idle``)."""
         if aligner.held:
             await drain()
+            await regulate_flow()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
@@ -318,6 +349,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         mine = {tp.partition for tp in revoked if tp.topic in topics.inputs()}
         async with lock:
             continuity.forget(mine, topics.inputs())
+            flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
             for record in aligner.forget(mine):
                 streams_by_event.pop(id(record.item), None)
 

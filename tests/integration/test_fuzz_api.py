@@ -85,6 +85,7 @@ def described(worker: WorkerProcess) -> list[tuple[str, str, tuple[str, ...]]]:
     return operations(worker)
 
 
+@pytest.mark.timeout(max(600, EXAMPLES // 20))  # about 80 requests a second on this machine
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), segment=st.one_of(texts, injections), body=bodies, token=tokens)
 def test_random_requests_never_get_a_5xx(
