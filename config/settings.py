@@ -102,7 +102,7 @@ class WorkerSettings(_Section):
     # Event-time alignment of the inputs: longest wait for a lagging partition, records held in
     # one partition's queue before its fetching pauses (until half of them went), and most
     # records held in all before the earliest goes without waiting (the last resort).
-    align_max_idle_seconds: float = Field(default=10.0, ge=0)
+    align_max_idle_seconds: float = Field(default=30.0, ge=0)
     align_queue_limit: int = Field(default=2_000, ge=2)
     align_max_held: int = Field(default=50_000, ge=1)
     align_settle_seconds: float = Field(default=0.2, ge=0)

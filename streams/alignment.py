@@ -70,6 +70,7 @@ class EventTimeAligner:
         self.waiting_since: float | None = None
         self.forced = 0  # records released past max_held
         self.idled = 0  # releases made because a partition stayed silent past max_idle
+        self.silent: list[tuple[str, int]] = []  # the partitions those releases did not wait for
 
     def assign(self, partitions: set[int]) -> None:
         """Partition numbers this worker now owns: each topic's partition of them is merged in."""
@@ -126,7 +127,9 @@ class EventTimeAligner:
                 if now - self.waiting_since < self.max_idle:
                     break
                 self.idled += 1
+                self.silent.extend(blocked)
                 blocked = []  # waited long enough: release what is buffered
+                self.waiting_since = None  # another partition running dry waits afresh
             elif blocked:
                 self.forced += 1
             tp = heapq.heappop(heap)[-1]

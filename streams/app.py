@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,9 +70,30 @@ def models_path(settings: Settings) -> Path:
     return settings.worker.data_dir / settings.worker.app_id / "models.pkl"
 
 
+class WorkerApp(faust.App):
+    """The faust app, with one change: what it waits for before a rebalance or a stop.
+
+    faust waits until every event the consumer handed to a stream is acknowledged
+    (``stream_wait_empty``) — before the revocation handlers run, and before it stops the
+    tables. The worker acknowledges only in the commit protocol's last step and holds
+    records for the event-time merge that it never acknowledges until they are processed,
+    so that wait never ends. Without any wait, a batch in flight would write its states
+    after the tables stopped and then commit its offsets: states lost (seen in the restart
+    test after a SIGTERM). So the wait is for :attr:`quiesce`: the batch in flight finishes
+    its commit protocol and no new batch starts until partitions are assigned again.
+    """
+
+    quiesce: Callable[[], Awaitable[None]] | None = None
+
+    async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
+        if self.quiesce is not None:
+            logger.info("Waiting for the batch in flight...")
+            await self.quiesce()
+
+
 def _faust_app(settings: Settings) -> faust.App:
     kafka = settings.kafka
-    app = faust.App(
+    app = WorkerApp(
         settings.worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
         broker_credentials=faust_credentials(kafka),
@@ -89,10 +111,8 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=kafka.session_timeout_seconds,
         broker_heartbeat_interval=kafka.heartbeat_interval_seconds,
         broker_rebalance_timeout=max(30.0, kafka.session_timeout_seconds * 3),
-        # Records held for alignment are unacknowledged by design (a crash re-reads them), so
-        # faust must not wait for every event to be acknowledged before a rebalance or a stop:
-        # it would wait forever, before the revocation handler that drops them could run.
-        # The batch in flight is waited for by that handler (the agent's lock) instead.
+        # The consumer's own stop must not wait for every event to be acknowledged either
+        # (records held for alignment never are): see WorkerApp.
         stream_wait_empty=False,
         # faust's own pages answer without our access gate: /table/… reads table values (the
         # enterprise states, personal data included), /router/… shows the cluster's workers.
@@ -223,16 +243,29 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             return
         log_ends.update({tp: int(end) for tp, end in ends.items() if end is not None})
 
+    quiesced = asyncio.Event()  # set from a rebalance or a stop until partitions are assigned
+
+    async def _quiesce() -> None:
+        async with lock:  # the batch in flight completes its commit protocol first
+            quiesced.set()
+
+    app.quiesce = _quiesce  # type: ignore[attr-defined]
+
     async def drain() -> None:
         """Release what the aligner lets go, process it and commit it (one batch at a time)."""
         async with lock:
+            if quiesced.is_set():
+                return  # the tables stop or partitions move: what is held is read again later
             loop = asyncio.get_running_loop()
             unaligned = (aligner.idled, aligner.forced)
             released = aligner.release(caught_up, loop.time())
             if (aligner.idled, aligner.forced) != unaligned:
-                log.warning("released records without full alignment: %d after waiting %.0fs for a silent "
-                            "partition, %d past the held limit (totals)", aligner.idled,
-                            settings.worker.align_max_idle_seconds, aligner.forced)  # fmt: skip
+                silent = ", ".join(f"{t}[{p}]" for t, p in aligner.silent)
+                log.warning("released records without full alignment: %d times after waiting %.0fs for a "
+                            "partition with records still to fetch (%s), %d records past the held limit (totals)",
+                            aligner.idled, settings.worker.align_max_idle_seconds, silent or "-",
+                            aligner.forced)  # fmt: skip
+                aligner.silent.clear()
             runtime.metrics.held.set(aligner.held)
             runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
             runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
@@ -343,6 +376,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         async with lock:
             aligner.assign({tp.partition for tp in assigned if tp.topic in topics.inputs()})
+            quiesced.clear()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:

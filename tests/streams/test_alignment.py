@@ -89,3 +89,24 @@ def test_revoked_partitions_are_forgotten_and_no_longer_hold_the_merge() -> None
 
     assert items(aligner.release(partition_1_lags, now=0.0)) == ["tax0@0"]
     assert aligner.empty() == [("reg", 0), ("tax", 0), ("ss", 0)]
+
+
+def test_after_an_idle_release_another_partition_running_dry_is_waited_for_afresh() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=5.0)
+    aligner.assign({0, 1})
+    aligner.add(record("tax", 0, 0, 1.0))
+    aligner.add(record("ss", 0, 0, 2.0))
+    aligner.add(record("ss", 0, 1, 3.0))
+
+    lagging = {("tax", 1)}
+
+    def fetched(topic: str, partition: int, next_offset: int) -> bool:
+        return (topic, partition) not in lagging
+
+    assert aligner.release(fetched, now=0.0) == []
+    lagging.add(("tax", 0))  # once tax0@0 goes, tax 0 has more on the broker too
+    assert items(aligner.release(fetched, now=5.0)) == ["tax0@0"]  # then waits for tax 0 again
+    assert aligner.silent == [("tax", 1)]
+    assert aligner.release(fetched, now=9.0) == []
+    assert items(aligner.release(fetched, now=10.0)) == ["ss0@0", "ss0@1"]
+    assert aligner.idled == 2
