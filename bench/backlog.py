@@ -37,7 +37,7 @@ from simulator import SimulationConfig, simulate
 from streams import broker
 from streams.harness import WorkerProcess, isolated_env
 from streams.produce import produce_all
-from streams.send_times import SendClock
+from streams.send_times import stamped
 
 AlertKey = tuple[str, str, int]  # (uscc, alert type, business month as YYYYMM)
 
@@ -75,9 +75,8 @@ class BacklogComparison:
 
 def park_messages(enterprises: int, months: int, seed: int) -> list[tuple[str, bytes, bytes, int]]:
     """The park's records with their send timestamps (ms), in production order."""
-    clock = SendClock()
     config = SimulationConfig(enterprises=enterprises, months=months, seed=seed)
-    return [(m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config)]
+    return list(stamped(simulate(config)))
 
 
 def _alert_keys(worker: WorkerProcess) -> set[AlertKey]:
@@ -93,8 +92,9 @@ def unaligned_releases(worker: WorkerProcess) -> dict[str, float]:
     return {m.group(1): float(m.group(2)) for m in found if m}
 
 
-def _follow(worker: WorkerProcess, total: int, label: str, progress: Progress, timeout: float) -> None:
+def follow(worker: WorkerProcess, total: int, label: str, progress: Progress, timeout: float) -> None:
     task = progress.add_task(label, total=total)
+    """Show ``worker``'s progress until it consumed ``total`` records (fail on exit or ``timeout``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -126,7 +126,7 @@ def run_live(
             kwargs={"rate": rate, "show_progress": False}, daemon=True,
         )  # fmt: skip
         producer.start()
-        _follow(worker, len(messages), "live: produced while the worker runs", progress, timeout)
+        follow(worker, len(messages), "live: produced while the worker runs", progress, timeout)
         producer.join()
         return _alert_keys(worker), time.monotonic() - started, unaligned_releases(worker)
     finally:
@@ -143,7 +143,7 @@ def run_backlog(
     worker.start()
     try:
         started = time.monotonic()
-        _follow(worker, len(messages), "backlog: worker catching up", progress, timeout)
+        follow(worker, len(messages), "backlog: worker catching up", progress, timeout)
         return _alert_keys(worker), time.monotonic() - started, unaligned_releases(worker)
     finally:
         worker.stop()

@@ -61,7 +61,7 @@ def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAler
     from streams import broker
     from streams.harness import WorkerProcess, isolated_env
     from streams.produce import produce_all
-    from streams.send_times import SendClock
+    from streams.send_times import stamped
 
     settings = Settings()
     started_broker = broker.ensure_started(settings)
@@ -73,8 +73,7 @@ def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAler
         # The worker runs while the park is produced at ``rate``: events arrive as they would
         # in operation, stamped with their business send time.
         worker.start()
-        clock = SendClock()
-        messages = ((m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config))
+        messages = stamped(simulate(config))
         report = produce_all(worker.settings, messages, rate=rate, label="producing")
         with Progress(console=console) as progress:
             task = progress.add_task("worker consuming", total=report.produced)

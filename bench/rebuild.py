@@ -22,7 +22,7 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench.backlog import park_messages
+from bench.backlog import follow, park_messages
 from config import Settings
 from streams import broker
 from streams.harness import WorkerProcess, isolated_env
@@ -34,17 +34,9 @@ TABLES = ("events", "dead_letters", "enterprise_snapshot", "scores", "alerts", "
 
 def _run(env: dict[str, str], log: Path, total: int, label: str, progress: Progress) -> tuple[float, dict[str, int]]:
     worker = WorkerProcess(env, log).start()
-    task = progress.add_task(label, total=total)
     try:
         started = time.monotonic()
-        while True:
-            consumed = worker.counts()["consumed"]
-            progress.update(task, completed=min(consumed, total))
-            if consumed >= total:
-                break
-            if worker.proc is not None and worker.proc.poll() is not None:
-                raise RuntimeError(f"{label}: the worker exited; see {log}")
-            time.sleep(0.5)
+        follow(worker, total, label, progress, timeout=6 * 3600)
         seconds = time.monotonic() - started
         rows = {t: int(worker.query(f"SELECT count() FROM {t} FINAL")[0][0]) for t in TABLES}
         return seconds, rows

@@ -23,7 +23,7 @@ from schemas.state import month_index, month_text
 from simulator import SimulationConfig, simulate
 from streams.harness import WorkerProcess, isolated_env, settings_from
 from streams.produce import produce_all
-from streams.send_times import SendClock
+from streams.send_times import stamped
 
 
 def lag(settings: Settings) -> int:
@@ -63,8 +63,7 @@ def main() -> None:
         tmp = Path(tmp_dir)
         env = isolated_env(tmp, Settings().kafka.bootstrap_servers)
         settings = settings_from(env)
-        clock = SendClock()
-        messages = [(m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config)]
+        messages = list(stamped(simulate(config)))
         report = produce_all(settings, messages, show_progress=False)
         worker = WorkerProcess(env, tmp / "worker.log").start(timeout=300)
         try:

@@ -54,10 +54,9 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     config = SimulationConfig(
         enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=args.anomaly_rate
     )
-    from streams.send_times import SendClock
+    from streams.send_times import stamped
 
-    clock = SendClock()
-    messages = ((m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config))
+    messages = stamped(simulate(config))
     if args.truth:
         write_truth(Path(args.truth), ground_truth(config))
     if args.out:

@@ -11,7 +11,9 @@ old business timestamps are never taken for expired data.)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Protocol
 
 
 class SendClock:
@@ -32,3 +34,20 @@ class SendClock:
         millis = int(business_time.timestamp() * 1000)
         self.last = max(millis, self.last + 1)
         return self.last
+
+
+class _Sendable(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def key(self) -> bytes: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def business_time(self) -> datetime: ...
+
+
+def stamped(messages: Iterable[_Sendable]) -> Iterator[tuple[str, bytes, bytes, int]]:
+    """``(kind, key, value, timestamp_ms)`` for :func:`streams.produce.produce_all`, one clock for all."""
+    clock = SendClock()
+    return ((m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in messages)

@@ -44,7 +44,7 @@ from streams import broker
 from streams.commit import FAILPOINTS
 from streams.harness import WorkerProcess, isolated_env, settings_from
 from streams.produce import produce_all
-from streams.send_times import SendClock
+from streams.send_times import stamped
 from tests.oracle import ORDER_FIELDS, alerts_on_topic, expected_results, state_differences, worker_states
 
 
@@ -142,8 +142,7 @@ def run(
     env["ENTBRAIN_SINK__BATCH_MAX_EVENTS"] = "500"
     settings = settings_from(env)
     config = SimulationConfig(enterprises=enterprises, months=months, seed=seed)
-    clock = SendClock()
-    messages = [(m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config)]
+    messages = list(stamped(simulate(config)))
     report = FaultReport(enterprises, months, seed, partitions, len(messages))
     rate = rate or len(messages) / (12.0 * kills + 10.0)
     rng = random.Random(seed)

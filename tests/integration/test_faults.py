@@ -20,16 +20,15 @@ from simulator import SimulationConfig, simulate
 from streams import broker
 from streams.harness import WorkerProcess, isolated_env, settings_from
 from streams.produce import produce_all
-from streams.send_times import SendClock
+from streams.send_times import stamped
 from tests.faults import FaultReport, all_committed, compare, finish, run
 
 pytestmark = pytest.mark.kafka
 
 
 def park(enterprises: int, months: int, seed: int) -> list[tuple[str, bytes, bytes, int]]:
-    clock = SendClock()
     config = SimulationConfig(enterprises=enterprises, months=months, seed=seed)
-    return [(m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(config)]
+    return list(stamped(simulate(config)))
 
 
 def one_partition_env(tmp_path: Path, bootstrap: str, **extra: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ from streams.produce import produce_all
 from streams.report.figures import DIMENSIONS, Report, top_movers
 from streams.report.period import parse_period
 from streams.report.queries import build_report
-from streams.send_times import SendClock
+from streams.send_times import stamped
 from tests.faults import all_committed
 
 pytestmark = pytest.mark.kafka
@@ -46,8 +46,7 @@ def park(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iter
     tmp = tmp_path_factory.mktemp("report")
     env = isolated_env(tmp, kafka_bootstrap)
     settings = settings_from(env)
-    clock = SendClock()
-    messages = [(m.kind, m.key, m.value, clock.stamp(m.business_time)) for m in simulate(SIM)]
+    messages = list(stamped(simulate(SIM)))
     produce_all(settings, messages, show_progress=False)
     worker = WorkerProcess(env, tmp / "worker.log").start()
     try:
