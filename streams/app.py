@@ -359,18 +359,24 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         flow_paused.difference_update(resume)
         runtime.metrics.flow_paused.set(len(flow_paused))
 
-    @app.timer(interval=1.0)
+    # Loops rather than faust timers: a timer that runs longer than its interval (a batch
+    # takes longer than 0.1 s) logs a warning every time, which says nothing here.
+    @app.task
     async def _read_log_ends() -> None:
         """In the background: a slow answer must never hold up a batch."""
-        if aligner.held:
-            await refresh_log_ends()
+        while True:
+            await asyncio.sleep(1.0)
+            if aligner.held:
+                await refresh_log_ends()
 
-    @app.timer(interval=0.1)
+    @app.task
     async def _release_held() -> None:
-        """Held records go once their partition group may move (or waited ``max_idle``)."""
-        if aligner.held:
-            await drain()
-            await regulate_flow()
+        """Held records go once the partitions they wait for may move (or waited ``max_idle``)."""
+        while True:
+            await asyncio.sleep(0.1)
+            if aligner.held:
+                await drain()
+                await regulate_flow()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
