@@ -41,6 +41,7 @@ def event_row(
         "offset": offset,
         "payload": payload.decode("utf-8", errors="replace"),
         "ingested_at": ingested_at,
+        "identified_by": event.resolved_from.partition(":")[0] if event.resolved_from else "",
     }
 
 

@@ -418,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     from streams.delivery_cli import add_parsers
 
     add_parsers(sub)
+
+    from streams.identities_cli import add_parsers as add_identity_parsers
+
+    add_identity_parsers(sub)
     return parser
 
 

@@ -1,13 +1,18 @@
 """Worker counters, exposed at ``/metrics`` (Prometheus) and ``/health`` (JSON).
 
-Invariant: consumed = applied + duplicates + dead_lettered.
+Invariant of the main agent: consumed = applied + duplicates + dead_lettered + forwarded (legacy-keyed
+events sent to the resolver). The resolver turns each forwarded event into a ``resolved`` one
+(re-keyed onto its input topic, consumed again) or a ``parked`` one, later ``released`` (re-keyed
+too). Over the original input: consumed − resolved − released = applied + duplicates +
+dead_lettered + (parked − released).
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-OUTCOMES = ("applied", "duplicate", "dead_letter")
+OUTCOMES = ("applied", "duplicate", "dead_letter", "forwarded")
+RESOLVER_OUTCOMES = ("resolved", "parked", "released", "learned")
 
 
 class WorkerMetrics:
@@ -44,12 +49,20 @@ class WorkerMetrics:
             "entbrain_aligner_unaligned_releases", "Records released without full event-time alignment",
             ["reason"], registry=self.registry,
         )
-        self._counts = {"consumed": 0, "applied": 0, "duplicate": 0, "dead_letter": 0}
+        self.resolver_outcomes = Counter(
+            "entbrain_resolver_outcome", "Resolver results: resolved, parked, released, identities learned",
+            ["outcome"], registry=self.registry,
+        )  # fmt: skip
+        self._counts = dict.fromkeys(("consumed", *OUTCOMES, *RESOLVER_OUTCOMES), 0)
 
     def count(self, topic: str, outcome: str) -> None:
         self.consumed.labels(topic).inc()
         self.outcomes.labels(outcome).inc()
         self._counts["consumed"] += 1
+        self._counts[outcome] += 1
+
+    def resolver(self, outcome: str) -> None:
+        self.resolver_outcomes.labels(outcome).inc()
         self._counts[outcome] += 1
 
     def counts(self) -> dict[str, int]:
