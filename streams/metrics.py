@@ -1,10 +1,11 @@
 """Worker counters, exposed at ``/metrics`` (Prometheus) and ``/health`` (JSON).
 
-Invariant of the main agent: consumed = applied + duplicates + dead_lettered + forwarded (legacy-keyed
-events sent to the resolver). The resolver turns each forwarded event into a ``resolved`` one
-(re-keyed onto its input topic, consumed again) or a ``parked`` one, later ``released`` (re-keyed
-too). Over the original input: consumed − resolved − released = applied + duplicates +
-dead_lettered + (parked − released).
+Invariant over the input: consumed = applied + duplicates + dead_lettered + parked. Legacy-keyed
+events make it longer to count: the main agent ``forwards`` them to the resolver, which
+``resolves`` each one (re-keyed onto its input topic, so consumed a second time), ``parks`` it, or
+finds it parked already (a ``duplicate``); a parked event is later ``released`` (re-keyed too).
+With these counters: consumed − resolved − released = applied + duplicate + dead_letter +
+(parked − released), the last term being the events still parked.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 OUTCOMES = ("applied", "duplicate", "dead_letter", "forwarded")
-RESOLVER_OUTCOMES = ("resolved", "parked", "released", "learned")
+RESOLVER_OUTCOMES = ("resolved", "parked", "released", "learned")  # and "duplicate"
 
 
 class WorkerMetrics:

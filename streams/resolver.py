@@ -53,8 +53,8 @@ def on_unresolved(entry: IdentityEntry, event: UnresolvedEvent, now: datetime) -
     if entry.uscc is not None:
         value = with_uscc(orjson.loads(event.payload), entry.uscc, event.named)
         return ResolverStep(entry, rekeyed=[(event.topic, entry.uscc, value)], outcomes=["resolved"])
-    if any(p.event_id == event.event_id and p.origin == event.origin for p in entry.parked):
-        return ResolverStep(entry)  # a re-derived forward: parked already
+    if any(p.event_id == event.event_id for p in entry.parked):
+        return ResolverStep(entry, outcomes=["duplicate"])  # parked already (re-sent, or re-derived after a crash)
     parked = ParkedEvent(**event.model_dump(), parked_at=now)
     kept = entry.model_copy(update={"parked": [*entry.parked, parked]})
     return ResolverStep(kept, parked=parked, rows=[("unmatched_events", unmatched_row(parked))], outcomes=["parked"])

@@ -33,7 +33,7 @@ def test_unknown_identifiers_park_and_a_known_one_resolves() -> None:
     assert step.outcomes == ["parked"] and step.parked is not None and not step.rekeyed
     assert step.rows[0][1]["status"] == "parked"
     again = on_unresolved(step.entry, unresolved("2025-02", 1), NOW)  # re-derived after a crash
-    assert again.outcomes == [] and len(again.entry.parked) == 1
+    assert again.outcomes == ["duplicate"] and len(again.entry.parked) == 1
     known = on_unresolved(IdentityEntry(uscc=U), unresolved("2025-03", 2), NOW)
     assert known.outcomes == ["resolved"]
     topic, uscc, value = known.rekeyed[0]
