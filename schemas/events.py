@@ -136,6 +136,7 @@ class TaxFiling(_Event):
     overdue_days: Annotated[int, Field(ge=0, le=3650)] = 0
     # What the tax bureau knows of the filer (checked against the register, 去伪存真)
     name: Name | None = None
+    legal_representative: Name | None = None
     district_code: DistrictCode | None = None  # the district whose bureau took the filing
     withheld_employees: Annotated[int, Field(ge=0, le=1_000_000)] | None = None  # payroll tax (个税扣缴人数)
 

@@ -22,6 +22,7 @@ from config.rules import RuleConfig, default_rules
 from detectors import AlertContext, Finding, evaluate, transition
 from detectors.features import enterprise_features
 from detectors.models import OnlineModels
+from detectors.quality import contradictions
 from detectors.rules import resolution
 from detectors.scoring import list_changes
 from schemas import (
@@ -40,6 +41,7 @@ from schemas.decode import LegacyKeyed, decode_input
 from schemas.identifiers import SCHEMES, derived_identifiers, routing_identifier
 from schemas.identity import IdentityRecord, UnresolvedEvent
 from schemas.outputs import ListChange
+from sinks.library_rows import finding_row
 from sinks.rows import (
     Row,
     alert_row,
@@ -162,6 +164,8 @@ def process_message(
         row = alert_row(alert, new_state.district_code)
         rows.append(("alerts", row))
         rows.append(("alert_events", row))
+    findings_found, new_state.quality = contradictions(new_state, decoded, now)
+    rows.extend(("data_quality_findings", finding_row(f)) for f in findings_found)
     learned = learned_identities(decoded, state is None, now)
     return Outcome("applied", decoded.uscc, new_state, score, alerts, changes, rows=rows, identities=learned)
 

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from schemas.decode import with_uscc
 from schemas.identity import IdentityEntry, IdentityRecord, ParkedEvent, UnresolvedEvent
-from sinks.identity_rows import identity_row, unmatched_row
+from sinks.library_rows import identity_row, unmatched_row
 from sinks.rows import Row
 from streams.commit import BatchOutputs
 

@@ -1,10 +1,13 @@
-"""ClickHouse rows of identity resolution: the identity table and parked (unmatched) events."""
+"""ClickHouse rows of the one library: the identity table, parked (unmatched) events, data-quality findings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
+
 from schemas.identity import IdentityRecord, ParkedEvent
+from schemas.quality import QualityFinding
 from sinks.rows import Row
 
 
@@ -42,4 +45,21 @@ def unmatched_row(parked: ParkedEvent, uscc: str | None = None, released_at: dat
         "delay_seconds": (released_at - parked.parked_at).total_seconds() if released_at else 0.0,
         "version": 2 if released else 1,
         "payload": parked.payload,
+    }
+
+
+def finding_row(finding: QualityFinding) -> Row:
+    return {
+        "finding_id": finding.finding_id,
+        "uscc": finding.uscc,
+        "check": finding.check.value,
+        "severity": finding.severity.value,
+        "subject": finding.subject,
+        "sources": finding.sources,
+        "event_ids": finding.event_ids,
+        "evidence": orjson.dumps(finding.evidence).decode(),
+        "explanation_zh": finding.explanation_zh,
+        "explanation_en": finding.explanation_en,
+        "occurred_at": finding.occurred_at,
+        "detected_at": finding.detected_at,
     }
