@@ -90,6 +90,7 @@ def snapshot_row(state: EnterpriseState) -> Row:
         "financing": dims[3],
         "innovation": dims[4],
         "open_alerts": len(state.open_alerts),
+        "provenance": orjson.dumps({f: p.model_dump(mode="json") for f, p in state.provenance.items()}).decode(),
         "state_version": state.applied,
         "updated_at": state.updated_at,
         "lists": list(summary.lists) if summary else [],

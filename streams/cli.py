@@ -292,7 +292,11 @@ def _enterprise(settings: Settings, args: argparse.Namespace) -> int:
             state = worker_request(settings, f"/api/enterprises/{uscc}", timeout=5)
         except CliError:
             state = None
-    profile = build_profile(snapshot[0], score[0] if score else None, alerts, state)
+    findings = _rows(settings, "SELECT check, severity, subject, explanation_zh, explanation_en, occurred_at "
+                     "FROM data_quality_findings FINAL WHERE uscc = {uscc:String} ORDER BY occurred_at", key)  # fmt: skip
+    identities = _rows(settings, "SELECT identifier, origin, source FROM identities FINAL WHERE uscc = {uscc:String} "
+                       "ORDER BY identifier", key)  # fmt: skip
+    profile = build_profile(snapshot[0], score[0] if score else None, alerts, state, findings, identities)
     if args.json:
         sys.stdout.write(orjson.dumps(profile, default=str).decode() + "\n")
     else:

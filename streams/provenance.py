@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
+
+import orjson
 
 from schemas import Event, InvoiceSummary, RegistrationEvent, SocialSecurityFiling, TaxFiling
 from schemas.state import Claim, FieldProvenance
+from streams.masking import PERSONAL_KEYS, mask_value
 
 REGISTER_FIELDS = ("name", "address", "district_code", "in_park", "legal_representative", "industry_code",
                    "registered_capital", "status")  # fmt: skip
@@ -66,3 +70,34 @@ def updated_provenance(
         set_by = event.source if name in sets and (isinstance(event, RegistrationEvent) or newest) else current.set_by
         out[name] = FieldProvenance(set_by=set_by, claims={**current.claims, event.source: claim})
     return out
+
+
+def provenance_rows(stored: str | dict[str, Any] | None, masked: bool = False) -> list[dict[str, Any]]:
+    """The provenance as display rows (one per field): the value the profile holds, the
+    source and event that set it and when, and what the other sources say.
+
+    ``stored`` is the snapshot's JSON (or the state's ``provenance`` mapping); ``masked``
+    hides personal values (the legal representative) as :mod:`streams.masking` does.
+    """
+    if not stored:
+        return []
+    trails: dict[str, Any] = orjson.loads(stored) if isinstance(stored, str) else stored
+    rows = []
+    for field in sorted(trails):
+        trail = trails[field]
+        claims = {source: list(claim) for source, claim in trail.get("claims", {}).items()}
+        personal = masked and field in PERSONAL_KEYS
+        setter = claims.get(trail.get("set_by") or "")
+        rows.append({
+            "field": field,
+            "value": _shown(setter[0], personal) if setter else None,
+            "set_by": trail.get("set_by"),
+            "event_id": setter[1] if setter else None,
+            "business_date": setter[2] if setter else None,
+            "others": {s: _shown(c[0], personal) for s, c in sorted(claims.items()) if s != trail.get("set_by")},
+        })  # fmt: skip
+    return rows
+
+
+def _shown(value: Any, personal: bool) -> Any:
+    return mask_value(value) if personal else value

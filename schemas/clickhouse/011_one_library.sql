@@ -3,6 +3,9 @@
 
 ALTER TABLE {db}.events ADD COLUMN IF NOT EXISTS identified_by LowCardinality(String) DEFAULT '';
 
+-- field → {set_by, claims: {source: [value, event_id, business date]}} (JSON)
+ALTER TABLE {db}.enterprise_snapshot ADD COLUMN IF NOT EXISTS provenance String DEFAULT '';
+
 -- identifier (scheme:value, routing form) → USCC; the latest fact per identifier wins
 CREATE TABLE IF NOT EXISTS {db}.identities
 (

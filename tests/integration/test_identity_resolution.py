@@ -43,12 +43,13 @@ def park(keyed_by_uscc: bool) -> tuple[list[tuple[str, str, bytes]], list[tuple[
             return kind, str(event["uscc"]), encode(event)
         return kind, next(iter(identifier.values())), encode(legacy_keyed(event, **identifier))
 
-    first = [("registration", B, encode(registration(B, "b-reg", district_code="330106")))]
+    first = [("registration", B, encode(registration(B, "b-reg", district_code="330106", occurred_at="2024-12-01T09:00:00")))]
     for i, period in enumerate(PERIODS):
         first.append(named(vat(A, f"a-vat-{period}", period, revenue=f"{(i + 1) * 10000}.00"),
                            registration_number=A_REGISTRATION))  # fmt: skip
         first.append(named(social_security(A, f"a-ss-{period}", period, 10 + i), taxpayer_id="330110" + org_code_of(A)))
-        first.append(named(social_security(B, f"b-ss-{period}", period, 3 + i), taxpayer_id=B_TAXPAYER))
+        first.append(named(social_security(B, f"b-ss-{period}", period, 3 + i, district_code="330110"),
+                           taxpayer_id=B_TAXPAYER))  # fmt: skip
     a_registration = registration(A, "a-reg", registration_number=A_REGISTRATION)
     return first, [("registration", A, encode(a_registration))]
 
@@ -100,6 +101,21 @@ def test_legacy_keyed_events_are_resolved_parked_and_released(tmp_path: Path, ka
                              "WHERE source IN ('hrss', 'tax') ORDER BY source")  # fmt: skip
         assert match == [["hrss", 12, 0, 1.0], ["tax", 6, 0, 1.0]]
         legacy_states = {u: worker.get_json(f"/api/enterprises/{u}") for u in (A, B)}
+
+        # provenance, former identifiers and the contradiction B's filings reveal, on the page and the CLI
+        detail = worker.get_json(f"/api/dashboard/enterprise/{B}")
+        fields = {row["field"]: row for row in detail["provenance"]}
+        assert fields["district_code"]["value"] == "330106" and fields["district_code"]["set_by"] == "amr"
+        assert fields["district_code"]["others"] == {"hrss": "330110"}
+        assert fields["name"]["event_id"] == "b-reg"
+        assert [i["identifier"] for i in worker.get_json(f"/api/dashboard/enterprise/{A}")["identities"]] == [
+            f"org_code:{org_code_of(A)}", f"registration_number:{A_REGISTRATION}"]
+        assert [f["check"] for f in detail["quality"]] == ["district_mismatch"]
+        assert worker.get_json("/api/dashboard/quality")[0]["check"] == "district_mismatch"
+        assert {r["source"] for r in worker.get_json("/api/dashboard/match-rate")} >= {"hrss", "tax", "amr"}
+        profile = entbrain(worker.env, "enterprise", B)
+        assert profile.returncode == 0, profile.stderr
+        assert "provenance" in profile.stdout and "330110" in profile.stdout and "district_mismatch" in profile.stdout
 
         # a legacy-keyed event whose identity is known now goes straight through
         produce(worker.settings, [("tax", A_REGISTRATION, encode(legacy_keyed(
