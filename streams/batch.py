@@ -87,6 +87,8 @@ def process_batch(
             out.messages.append((topics.scores, key, outcome.score.model_dump_json().encode()))
         for change in outcome.list_changes:
             out.messages.append((topics.lists, change.uscc.encode(), change.model_dump_json().encode()))
+        for notice in outcome.notices:  # delivered like alerts to subscriptions that ask for list changes
+            out.messages.append((topics.alerts, notice.uscc.encode(), notice.model_dump_json().encode()))
         for alert in outcome.alerts:
             value = alert.model_dump_json().encode()
             batch.alert_values.append(value)

@@ -21,6 +21,7 @@ from datetime import datetime
 from config.rules import RuleConfig, default_rules
 from detectors import AlertContext, Finding, evaluate, transition
 from detectors.features import enterprise_features
+from detectors.list_notices import list_change_notice
 from detectors.models import OnlineModels
 from detectors.quality import contradictions
 from detectors.rules import resolution
@@ -76,6 +77,7 @@ class Outcome:
     score: ScoreUpdate | None = None
     alerts: list[Alert] = field(default_factory=list)
     list_changes: list[ListChange] = field(default_factory=list)
+    notices: list[Alert] = field(default_factory=list)  # list changes, for subscribers (enterprise.alerts)
     dead_letter: DeadLetter | None = None
     rows: list[tuple[str, Row]] = field(default_factory=list)
     identities: list[IdentityRecord] = field(default_factory=list)  # facts for the identity table
@@ -167,7 +169,9 @@ def process_message(
     findings_found, new_state.quality = contradictions(new_state, decoded, now)
     rows.extend(("data_quality_findings", finding_row(f)) for f in findings_found)
     learned = learned_identities(decoded, state is None, now)
-    return Outcome("applied", decoded.uscc, new_state, score, alerts, changes, rows=rows, identities=learned)
+    notices = [list_change_notice(change, new_state.name) for change in changes]
+    return Outcome("applied", decoded.uscc, new_state, score, alerts, changes, rows=rows, identities=learned,
+                   notices=notices)  # fmt: skip
 
 
 def unresolved_event(msg: RawMessage, legacy: LegacyKeyed, now: datetime) -> UnresolvedEvent:
