@@ -104,9 +104,11 @@ class WorkerSettings(_Section):
     # How often the online models are saved, in the commit protocol's step 3 (0 = every batch,
     # so a crash re-derives exactly the outputs it had sent).
     checkpoint_seconds: float = Field(default=0.0, ge=0)
-    # Event-time alignment of the co-partitioned inputs: longest wait for a lagging partition,
-    # and most records held per partition group before releasing without waiting.
+    # Event-time alignment of the inputs: longest wait for a lagging partition, records held in
+    # one partition's queue before its fetching pauses (until half of them went), and most
+    # records held in all before the earliest goes without waiting (the last resort).
     align_max_idle_seconds: float = Field(default=10.0, ge=0)
+    align_queue_limit: int = Field(default=2_000, ge=2)
     align_max_held: int = Field(default=50_000, ge=1)
     align_settle_seconds: float = Field(default=0.2, ge=0)
     # Fault injection for tests: ``<failpoint>[@N]`` exits hard at that commit-protocol

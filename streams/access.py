@@ -152,6 +152,8 @@ class AccessGate:
                     log.exception("%s %s failed", request.method, request.path)  # type: ignore[attr-defined]
                     return json_response(view, {"error": "internal error; see the worker log"}, 500)
 
+            checked.required_role = needed  # type: ignore[attr-defined]  # read by streams.openapi
+            checked.query_token = query_token  # type: ignore[attr-defined]
             return checked
 
         return wrap

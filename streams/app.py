@@ -26,6 +26,7 @@ from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels, dump_models, load_models, save_models
 from sinks import ClickHouseSink, Database
+from streams import web_errors
 from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
 from streams.commit import CommitPorts, Failpoint, commit_batch
@@ -34,6 +35,7 @@ from streams.dashboard_views import register_dashboard
 from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
+from streams.fetch_control import pause_fetching, resume_fetching
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
@@ -70,7 +72,7 @@ def models_path(settings: Settings) -> Path:
 
 def _faust_app(settings: Settings) -> faust.App:
     kafka = settings.kafka
-    return faust.App(
+    app = faust.App(
         settings.worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
         broker_credentials=faust_credentials(kafka),
@@ -88,7 +90,28 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=kafka.session_timeout_seconds,
         broker_heartbeat_interval=kafka.heartbeat_interval_seconds,
         broker_rebalance_timeout=max(30.0, kafka.session_timeout_seconds * 3),
+        # Records held for alignment are unacknowledged by design (a crash re-reads them), so
+        # faust must not wait for every event to be acknowledged before a rebalance or a stop:
+        # it would wait forever, before the revocation handler that drops them could run.
+        # The batch in flight is waited for by that handler (the agent's lock) instead.
+        stream_wait_empty=False,
+        # faust's own pages answer without our access gate: /table/… reads table values (the
+        # enterprise states, personal data included), /router/… shows the cluster's workers.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
     )
+    _serve_only_our_views(app)
+    web_errors.install(app.web.web_app)  # type: ignore[attr-defined]
+    return app
+
+
+def _serve_only_our_views(app: faust.App) -> None:
+    """Drop faust's production index, the one built-in page no setting turns off (it claims ``/``)."""
+    enabled = app.web.blueprints._enabled  # type: ignore[attr-defined]
+    enabled[:] = [(prefix, bp) for prefix, bp in enabled if not str(bp).startswith("faust.web.apps.")]
 
 
 def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
@@ -129,6 +152,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         settings.worker.align_settle_seconds,
     )  # fmt: skip
     continuity = OffsetContinuity()
+    flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full
     rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
     lock = asyncio.Lock()
     streams_by_event: dict[int, Any] = {}
@@ -192,8 +216,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         while the worker is busy a partition's high watermark can be seconds old and a lagging
         partition would look caught up.
         """
-        empty = [TP(t, p) for p, group in aligner.groups.items() if group.held for t, q in group.queues.items() if not q]
-        if not empty:
+        empty = [TP(topic, partition) for topic, partition in aligner.empty()]
+        if not empty or not aligner.held:
             return
         try:
             ends = await app.consumer.highwaters(*empty)
@@ -258,7 +282,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 streams_by_event[id(event)] = stream
                 aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, event,
                                    asyncio.get_running_loop().time()))  # fmt: skip
+            await regulate_flow()
             await drain()
+            await regulate_flow()
 
     async def _reread_gap(message: Any) -> None:
         expected = continuity.expected[(message.topic, message.partition)]
@@ -277,6 +303,32 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         await app.consumer.seek(tp, offset)
         app.consumer.resume_partitions([tp])
 
+    async def regulate_flow() -> None:
+        """Back-pressure per partition: pause fetching a partition whose queue is full.
+
+        A backlog is fetched far faster than it is processed. Without this, the queues would
+        grow to the held limit, and the merge would then release records without waiting for
+        the partition that lags — out of event-time order. The pause is the Kafka client's
+        (:mod:`streams.fetch_control`): it loses no record.
+        """
+        limit = settings.worker.align_queue_limit
+        pause, resume = [], []
+        for (topic, partition), queue in aligner.queues.items():
+            tp = TP(topic, partition)
+            if len(queue) >= limit and tp not in flow_paused:
+                pause.append(tp)
+            elif len(queue) <= limit // 2 and tp in flow_paused:
+                resume.append(tp)
+        try:
+            await pause_fetching(app.consumer, pause)
+            await resume_fetching(app.consumer, resume)
+        except Exception as exc:  # noqa: BLE001 - the merge's held limit still bounds memory
+            log.warning("could not pause/resume fetching of %s: %s", pause + resume, exc)
+            return
+        flow_paused.update(pause)
+        flow_paused.difference_update(resume)
+        runtime.metrics.flow_paused.set(len(flow_paused))
+
     @app.timer(interval=1.0)
     async def _read_log_ends() -> None:
         """In the background: a slow answer must never hold up a batch."""
@@ -288,12 +340,19 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Held records go once their partition group may move (or waited ``max_idle``)."""
         if aligner.held:
             await drain()
+            await regulate_flow()
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        async with lock:
+            aligner.assign({tp.partition for tp in assigned if tp.topic in topics.inputs()})
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in topics.inputs()}
         async with lock:
             continuity.forget(mine, topics.inputs())
+            flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
             for record in aligner.forget(mine):
                 streams_by_event.pop(id(record.item), None)
 

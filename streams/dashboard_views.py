@@ -63,6 +63,22 @@ EXITED = "('deregistered', 'moved_out', 'revoked')"
 SSE_PING_SECONDS = 10.0
 DISTRICT_SQL = "SELECT district_code FROM enterprise_snapshot FINAL WHERE uscc = {uscc:String}"
 
+# What people did about each alert: the latest acknowledgement, assignment and verdict.
+ACTIONS_SQL = """
+    SELECT alert_id,
+           countIf(action = 'ack') > 0 AS acked,
+           argMaxIf(actor, acted_at, action = 'ack') AS acked_by,
+           maxIf(acted_at, action = 'ack') AS acked_at,
+           argMaxIf(assignee, acted_at, action = 'assign') AS assignee,
+           argMaxIf(verdict, acted_at, action = 'verdict') AS verdict,
+           argMaxIf(comment, acted_at, action = 'verdict') AS verdict_comment
+    FROM alert_actions FINAL GROUP BY alert_id
+"""
+ACTION_COLUMNS_SQL = (
+    "x.acked AS acked, x.acked_by AS acked_by, x.acked_at AS acked_at, x.assignee AS assignee, "
+    "x.verdict AS verdict, x.verdict_comment AS verdict_comment"
+)
+
 # One statement per panel; every one reads with FINAL (or through a view that does).
 PANEL_SQL: dict[str, str] = {
     "kpis": f"""
@@ -116,12 +132,13 @@ PANEL_SQL: dict[str, str] = {
         SELECT a.alert_id AS alert_id, a.uscc AS uscc, s.name AS name, a.alert_type AS alert_type,
                a.state AS state, a.severity AS severity, a.title_zh AS title_zh, a.title_en AS title_en,
                a.district_code AS district_code, a.occurred_at AS occurred_at,
-               a.emitted_at AS emitted_at, a.version AS version
+               a.emitted_at AS emitted_at, a.version AS version, {actions}
         FROM (SELECT * FROM alerts FINAL
               ORDER BY state = 'resolved', emitted_at DESC, alert_id LIMIT 60) AS a  -- open ones first
         LEFT JOIN (SELECT uscc, name FROM enterprise_snapshot FINAL) AS s ON s.uscc = a.uscc
+        LEFT JOIN ({actions_sql}) AS x ON x.alert_id = a.alert_id
         ORDER BY state = 'resolved', emitted_at DESC, alert_id
-    """,
+    """.replace("{actions_sql}", ACTIONS_SQL).replace("{actions}", ACTION_COLUMNS_SQL),
 }
 
 _DIMS = ", ".join(
@@ -145,11 +162,15 @@ ENTERPRISE_SQL: dict[str, str] = {
         FROM scores FINAL WHERE uscc = {uscc:String} ORDER BY state_version DESC LIMIT 500
     """,
     "alerts": """
-        SELECT alert_id, alert_type, state, severity, title_zh, title_en, explanation_zh,
-               explanation_en, occurred_at, emitted_at, version
-        FROM alerts FINAL WHERE uscc = {uscc:String}
-        ORDER BY state = 'resolved', emitted_at DESC LIMIT 50
-    """,
+        SELECT a.alert_id AS alert_id, a.alert_type AS alert_type, a.state AS state, a.severity AS severity,
+               a.title_zh AS title_zh, a.title_en AS title_en, a.explanation_zh AS explanation_zh,
+               a.explanation_en AS explanation_en, a.occurred_at AS occurred_at, a.emitted_at AS emitted_at,
+               a.version AS version, {actions}
+        FROM (SELECT * FROM alerts FINAL WHERE uscc = {uscc:String}
+              ORDER BY state = 'resolved', emitted_at DESC LIMIT 50) AS a
+        LEFT JOIN ({actions_sql}) AS x ON x.alert_id = a.alert_id
+        ORDER BY a.state = 'resolved', a.emitted_at DESC
+    """.replace("{actions_sql}", ACTIONS_SQL).replace("{actions}", ACTION_COLUMNS_SQL),
 }
 ENTERPRISE_SQL = {part: sql.replace("{dims}", _DIMS) for part, sql in ENTERPRISE_SQL.items()}
 

@@ -43,6 +43,10 @@ class WorkerMetrics:
         self.held = Gauge(
             "entbrain_aligner_held_records", "Input records held for event-time alignment", registry=self.registry
         )
+        self.flow_paused = Gauge(
+            "entbrain_input_partitions_paused", "Input partitions not fetched while their aligner queue is full",
+            registry=self.registry,
+        )
         self.offset_gaps = Counter(
             "entbrain_offset_gaps", "Input records skipped by the consumer and read again", registry=self.registry
         )

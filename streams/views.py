@@ -104,7 +104,7 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
         async def get(self, request: Request) -> Response:
             from streams.openapi import describe
 
-            return json_response(self, describe())
+            return json_response(self, describe(app.web.views))
 
     @app.page("/metrics")
     class Metrics(View):

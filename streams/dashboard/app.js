@@ -129,6 +129,19 @@
     return resp.json();
   }
 
+  async function postJSON(url, body, retried) {
+    const sent = token();
+    const headers = { "Content-Type": "application/json", ...(sent ? { Authorization: `Bearer ${sent}` } : {}) };
+    const resp = await fetch(url, { method: "POST", cache: "no-store", headers, body: JSON.stringify(body) });
+    const answer = await resp.json().catch(() => ({}));
+    if ((resp.status === 401 || resp.status === 403) && !retried) {
+      const reason = answer.error || "需要操作员令牌 An operator token is needed";
+      if (await askToken(reason, sent)) return postJSON(url, body, true);
+    }
+    if (!resp.ok) throw new Error(answer.error || `${url}: HTTP ${resp.status}`);
+    return answer;
+  }
+
   // ---- charts ------------------------------------------------------------------------------
   const FONT = { family: getComputedStyle(document.body).fontFamily, color: "#c7dcff", size: 12 };
   const GRID = "rgba(64,140,230,0.15)";
@@ -390,6 +403,45 @@
     return a.state === "resolved" ? `${what}已解除${who ? `：${who}` : ""}` : `${what}${who ? `：${who}` : ""}`;
   }
 
+  const VERDICTS = { confirmed: ["属实", "Confirmed"], false_alarm: ["误报", "False alarm"] };
+
+  // What people did about an alert: acknowledged (by whom), assigned (to whom), the verdict.
+  function actionBadges(a) {
+    const out = [];
+    if (Number(a.acked)) out.push(el("span", { class: "act acked", title: fmtTime(a.acked_at) },
+      `已确认 Acked${a.acked_by ? ` · ${a.acked_by}` : ""}`));
+    if (a.assignee) out.push(el("span", { class: "act assigned" }, `指派 Assigned · ${a.assignee}`));
+    if (a.verdict) out.push(el("span", { class: `act verdict ${a.verdict}`, title: a.verdict_comment || "" },
+      `研判 Verdict · ${bi(VERDICTS[a.verdict], a.verdict)}`));
+    return out;
+  }
+
+  const ACTOR_KEY = "entbrain.actor";
+  async function act(a, uscc, action, extra) {
+    const by = localStorage.getItem(ACTOR_KEY)
+      || (window.prompt("您的姓名 Your name (recorded with the action)", "") || "").trim();
+    if (!by) return;
+    localStorage.setItem(ACTOR_KEY, by);
+    try {
+      await postJSON(`/api/alerts/${encodeURIComponent(a.alert_id)}/${action}`, { by, ...extra });
+    } catch (err) {
+      window.alert(`操作失败 The action failed: ${err.message}`);
+      return;
+    }
+    openEnterprise(uscc);
+  }
+
+  function actionButtons(a, uscc) {
+    const button = (label, action, extra) => el("button", {
+      type: "button", class: "act-button", dataset: { action: extra && extra.verdict ? extra.verdict : action },
+      onclick: (ev) => { ev.stopPropagation(); act(a, uscc, action, extra); },
+    }, label);
+    return el("span", { class: "act-buttons" },
+      Number(a.acked) ? "" : button("确认 Ack", "ack"),
+      button("属实 Confirmed", "verdict", { verdict: "confirmed" }),
+      button("误报 False alarm", "verdict", { verdict: "false_alarm" }));
+  }
+
   function alertItem(a) {
     const sev = a.state === "resolved" ? "resolved" : a.severity;
     const who = a.name || names.get(a.uscc) || "";
@@ -407,6 +459,7 @@
         who && !title.includes(who) ? who : "", a.uscc, bi(ALERT_TYPES[a.alert_type], a.alert_type),
         districtLabel(a.district_code || ""), zh(STATES[a.state], a.state),
       ].filter((x) => x && x !== "—").join(" · ")),
+      el("span", { class: "actions" }, ...actionBadges(a)),
     );
   }
 
@@ -592,6 +645,7 @@
       ? alerts.map((a) => {
         const item = alertItem({ ...a, uscc: detail.uscc });
         item.append(el("span", { class: "meta" }, a.explanation_zh || ""));
+        item.append(actionButtons(a, detail.uscc));
         return item;
       })
       : [el("li", { class: "info" }, el("span", {}, ""), el("span", { class: "title" }, "暂无预警 No alerts"))]));

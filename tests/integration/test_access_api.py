@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +95,53 @@ def test_every_endpoint_for_every_role(worker: WorkerProcess, endpoint: tuple[st
             assert headers["content-type"].startswith("application/json")
         if status == 401:
             assert headers["www-authenticate"].startswith("Bearer")
+
+
+ROUTE_SOURCES = sorted(Path(__file__).resolve().parents[2].joinpath("streams").rglob("*.py"))
+PAGE = re.compile(r"""@app\.page\(\s*["']([^"']+)["']""")
+
+
+def test_the_description_lists_every_route_of_the_code_with_its_role(worker: WorkerProcess) -> None:
+    spec = orjson.loads(call(worker, "GET", "/api/openapi.json")[1])
+    in_code = {m for path in ROUTE_SOURCES for m in PAGE.findall(path.read_text(encoding="utf-8"))}
+    assert in_code - set(spec["paths"]) == set(), "routes without a gated handler (streams.access.AccessGate.allow)"
+    assert {"/api/subscriptions", "/api/silences", "/api/alerts/{alert_id}/{action}", "/api/audit", "/ready"} <= in_code
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            assert op.get("security") == [] or op["x-entbrain-role"] in RANK, (method, path)
+
+
+def _operations(worker: WorkerProcess) -> list[tuple[str, str, str | None]]:
+    spec = orjson.loads(call(worker, "GET", "/api/openapi.json")[1])
+    return [(method.upper(), path, op.get("x-entbrain-role"))
+            for path, ops in spec["paths"].items() for method, op in ops.items()]  # fmt: skip
+
+
+def test_every_described_operation_checks_the_role_it_declares(worker: WorkerProcess) -> None:
+    """Each operation of /api/openapi.json: 401 without a token, 403 one role below, accepted at its role."""
+    operations = _operations(worker)
+    assert len(operations) >= 20
+    for method, template, needed in operations:
+        path = re.sub(r"{(\w+)}", "fuzz-id", template)
+        body = {} if method in ("POST", "PUT") else None
+        if needed is None:
+            assert call(worker, method, path, body)[0] not in (401, 403), (method, path)
+            continue
+        assert call(worker, method, path, body)[0] == 401, (method, path)
+        assert call(worker, method, path, body, "not-a-token")[0] == 401, (method, path)
+        below = [who for who, rank in RANK.items() if who and rank == RANK[needed] - 1]
+        if below:
+            assert call(worker, method, path, body, TOKENS[below[0]])[0] == 403, (method, path, below[0])
+        status, content, _ = call(worker, method, path, body, TOKENS[needed])
+        assert status not in (401, 403) and status < 500, (method, path, needed, status, content[:200])
+
+
+@pytest.mark.parametrize("path", ["/table/", "/table/enterprise_state/", f"/table/enterprise_state/{USCC}/",
+                                  "/router/", "/graph/", "/stats/", "/performance/"])  # fmt: skip
+def test_faust_built_in_pages_are_not_served(worker: WorkerProcess, path: str) -> None:
+    for token in (None, TOKENS["admin"]):
+        status, content, _ = call(worker, "GET", path, token=token)
+        assert status == 404 and REP.encode() not in content, (path, status, content[:200])
 
 
 def test_event_stream_takes_the_token_as_a_query_parameter(worker: WorkerProcess) -> None:

@@ -137,6 +137,16 @@ def test_dashboard_in_a_browser(worker: WorkerProcess, tmp_path: Path) -> None:
             expect(page.locator("#dd-history .main-svg").first).to_be_visible()
             expect(page.locator("#dd-alerts li").first).to_contain_text(company_name(exited))
             expect(page.locator("#dd-alerts")).not_to_contain_text("暂无预警")
+
+            # an operator acknowledges the alert and gives a verdict from the drill-down
+            first = page.locator("#dd-alerts li").first
+            page.once("dialog", lambda dialog: dialog.accept("李四"))  # the name recorded with the action
+            first.locator('button[data-action="ack"]').click()
+            expect(page.locator("#dd-alerts li").first).to_contain_text("已确认 Acked · 李四", timeout=15_000)
+            page.locator("#dd-alerts li").first.locator('button[data-action="false_alarm"]').click()
+            expect(page.locator("#dd-alerts li").first).to_contain_text("误报 False alarm", timeout=15_000)
+            actions = worker.query("SELECT action, actor, verdict FROM alert_actions FINAL ORDER BY acted_at")
+            assert actions == [["ack", "李四", ""], ["verdict", "李四", "false_alarm"]]
             page.screenshot(path=str(tmp_path / "drilldown.png"))
             page.keyboard.press("Escape")
             expect(drawer).to_be_hidden()

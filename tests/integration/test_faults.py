@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,14 @@ def one_partition_env(tmp_path: Path, bootstrap: str, **extra: str) -> dict[str,
     env = isolated_env(tmp_path, bootstrap, partitions=1)
     env["ENTBRAIN_SINK__BATCH_MAX_EVENTS"] = "500"
     return env | extra
+
+
+def held_records(worker: WorkerProcess) -> int:
+    req = urllib.request.Request(f"{worker.settings.web.base_url}/metrics")
+    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - the local worker
+        text = resp.read().decode()
+    held = [line.split()[-1] for line in text.splitlines() if line.startswith("entbrain_aligner_held_records ")]
+    return int(float(held[0]))
 
 
 def assert_equals_oracle(env: dict[str, str], tmp_path: Path, messages: int) -> FaultReport:
@@ -63,6 +72,21 @@ def test_sigterm_mid_batch_acknowledges_nothing_it_did_not_process(tmp_path: Pat
     first = WorkerProcess(env, tmp_path / "first.log").start()
     first.wait_for(lambda: first.counts()["consumed"] > 0, what="a first batch committed")
     first.stop(signal.SIGTERM)  # the next batch is being processed
+    assert_equals_oracle(env, tmp_path, len(messages))
+
+
+def test_a_stop_with_records_held_for_alignment_is_prompt_and_loses_nothing(tmp_path: Path, kafka_bootstrap: str) -> None:
+    """Held records are never acknowledged: faust must not wait for them at shutdown or rebalance."""
+    hold = {"ENTBRAIN_WORKER__ALIGN_SETTLE_SECONDS": "600", "ENTBRAIN_WORKER__ALIGN_MAX_IDLE_SECONDS": "600"}
+    env = one_partition_env(tmp_path, kafka_bootstrap)
+    messages = [m for m in park(20, 2, seed=8) if m[0] == "tax"]  # the other inputs stay empty
+    produce_all(settings_from(env), messages, show_progress=False)
+    first = WorkerProcess(env | hold, tmp_path / "first.log").start()
+    first.wait_for(lambda: held_records(first) == len(messages), what="every record held for alignment")
+    started = time.monotonic()
+    first.stop(signal.SIGTERM, timeout=60)
+    assert first.proc is not None and first.proc.returncode == 0, first.log.read_text()[-2000:]
+    assert time.monotonic() - started < 30
     assert_equals_oracle(env, tmp_path, len(messages))
 
 

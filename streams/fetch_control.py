@@ -1,0 +1,36 @@
+"""Pausing and resuming the fetching of input partitions without losing a record.
+
+faust's ``Consumer.pause_partitions`` only takes a partition out of its active set: records
+of that partition already fetched (the Kafka client's position moved past them) and still
+being handed to the stream are then dropped — a gap the worker would have to detect and
+read again. Pausing in the Kafka client itself (aiokafka) is what the back-pressure of the
+event-time merge needs: the client discards what it had buffered for a paused partition
+*without* moving its position, so those records are fetched again after the resume, and
+what faust already took goes on to the stream. Both calls run on the client's own thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka.structs import TopicPartition
+
+
+def _client_parts(consumer: Any, tps: Iterable[Any]) -> tuple[Any, Any, list[TopicPartition]]:
+    thread = consumer._thread
+    return thread, thread._ensure_consumer(), [TopicPartition(tp.topic, tp.partition) for tp in tps]
+
+
+async def pause_fetching(consumer: Any, tps: Iterable[Any]) -> None:
+    thread, client, parts = _client_parts(consumer, tps)
+    if parts:
+        await thread.call_thread(lambda: client.pause(*parts))
+
+
+async def resume_fetching(consumer: Any, tps: Iterable[Any]) -> None:
+    thread, client, parts = _client_parts(consumer, tps)
+    assigned = client.assignment()
+    parts = [tp for tp in parts if tp in assigned]  # a revoked partition is no longer the client's
+    if parts:
+        await thread.call_thread(lambda: client.resume(*parts))

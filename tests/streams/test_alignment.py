@@ -1,0 +1,91 @@
+"""The event-time merge of the worker's input partitions (streams.alignment)."""
+
+from __future__ import annotations
+
+from streams.alignment import EventTimeAligner, Record
+
+TOPICS = ("reg", "tax", "ss")
+
+
+def everything_fetched(topic: str, partition: int, next_offset: int) -> bool:
+    return True
+
+
+def record(topic: str, partition: int, offset: int, t: float, received: float = 0.0) -> Record:
+    return Record(topic, partition, offset, t, f"{topic}{partition}@{offset}", received)
+
+
+def items(records: list[Record]) -> list[str]:
+    return [r.item for r in records]
+
+
+def test_records_of_all_partitions_are_merged_by_event_time() -> None:
+    aligner = EventTimeAligner(TOPICS)
+    for r in [record("tax", 0, 0, 1.0), record("tax", 0, 1, 4.0), record("tax", 1, 0, 2.0),
+              record("ss", 1, 0, 3.0), record("reg", 0, 0, 2.0)]:  # fmt: skip
+        aligner.add(r)
+    assert items(aligner.release(everything_fetched, now=0.0)) == ["tax0@0", "reg0@0", "tax1@0", "ss1@0", "tax0@1"]
+    assert aligner.held == 0
+
+
+def test_an_assigned_partition_with_records_to_fetch_holds_the_others_until_max_idle() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=5.0)
+    aligner.assign({0, 1})
+    aligner.add(record("tax", 0, 0, 1.0))
+
+    def lagging_partition_1(topic: str, partition: int, next_offset: int) -> bool:
+        return partition != 1  # partition 1 of every topic still has records on the broker
+
+    assert aligner.release(lagging_partition_1, now=100.0) == []
+    assert aligner.release(lagging_partition_1, now=104.0) == []
+    assert items(aligner.release(lagging_partition_1, now=105.0)) == ["tax0@0"]
+    assert aligner.idled == 1
+
+
+def test_time_spent_processing_does_not_count_as_silence() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=5.0)
+    aligner.assign({0})
+    aligner.add(record("tax", 0, 0, 1.0))
+
+    def reg_lags(topic: str, partition: int, next_offset: int) -> bool:
+        return topic != "reg"
+
+    assert aligner.release(reg_lags, now=0.0) == []
+    aligner.extend_waits(4.0)
+    assert aligner.release(reg_lags, now=6.0) == []
+    assert len(aligner.release(reg_lags, now=9.0)) == 1
+
+
+def test_past_max_held_the_earliest_head_goes_without_waiting() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=60.0, max_held=2)
+    aligner.assign({0})
+    for offset in range(4):
+        aligner.add(record("tax", 0, offset, float(offset)))
+
+    def reg_lags(topic: str, partition: int, next_offset: int) -> bool:
+        return topic != "reg"
+
+    assert items(aligner.release(reg_lags, now=0.0)) == ["tax0@0", "tax0@1"]
+    assert aligner.forced == 2 and aligner.held == 2
+
+
+def test_a_caught_up_empty_partition_gets_settle_seconds_before_a_record_goes() -> None:
+    aligner = EventTimeAligner(TOPICS, settle=0.2)
+    aligner.assign({0})
+    aligner.add(record("tax", 0, 0, 1.0, received=10.0))
+    assert aligner.release(everything_fetched, now=10.1) == []
+    assert items(aligner.release(everything_fetched, now=10.25)) == ["tax0@0"]
+
+
+def test_revoked_partitions_are_forgotten_and_no_longer_hold_the_merge() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=60.0)
+    aligner.assign({0, 1})
+    aligner.add(record("tax", 0, 0, 1.0))
+    aligner.add(record("tax", 1, 0, 0.5))
+    assert items(aligner.forget({1})) == ["tax1@0"]
+
+    def partition_1_lags(topic: str, partition: int, next_offset: int) -> bool:
+        return partition != 1
+
+    assert items(aligner.release(partition_1_lags, now=0.0)) == ["tax0@0"]
+    assert aligner.empty() == [("reg", 0), ("tax", 0), ("ss", 0)]
