@@ -25,6 +25,11 @@ class TopicNames(_Section):
     alerts: str = "enterprise.alerts"
     deadletter: str = "enterprise.deadletter"
     lists: str = "enterprise.lists"
+    # Identity resolution: legacy-keyed events on their way to the resolver (keyed by
+    # identifier), the identity table (compacted, keyed by identifier), and parked events.
+    resolve: str = "enterprise.resolve"
+    identities: str = "enterprise.identities"
+    unmatched: str = "enterprise.unmatched"
     # Alert delivery: subscriptions and silences (compacted, keyed by id), the delivery
     # ledger (compacted, keyed by idempotency key) and notifications past the retry budget.
     subscriptions: str = "enterprise.subscriptions"
@@ -32,9 +37,9 @@ class TopicNames(_Section):
     notifications_ledger: str = "enterprise.notifications.ledger"
     notifications_deadletter: str = "enterprise.notifications.deadletter"
 
-    def compacted(self) -> tuple[str, str, str]:
+    def compacted(self) -> tuple[str, str, str, str]:
         """Topics that hold the latest value per key (``cleanup.policy=compact``)."""
-        return (self.subscriptions, self.silences, self.notifications_ledger)
+        return (self.subscriptions, self.silences, self.notifications_ledger, self.identities)
 
     def inputs(self) -> tuple[str, str, str]:
         return (self.registration, self.tax, self.social_security)

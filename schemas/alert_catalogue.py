@@ -45,6 +45,7 @@ class AlertType(StrEnum):
     INVOICE_DROP = "invoice_drop"
     INVOICE_ANOMALY = "invoice_anomaly"
     PEER_DIVERGENCE = "peer_divergence"
+    LIST_CHANGE = "list_change"  # not a warning: an identification-list change, for proactive service
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,10 @@ CATALOGUE: dict[AlertType, AlertTypeEntry] = dict(
                "The streaming detector finds the daily invoiced amounts unusual."),
         _entry(AlertType.PEER_DIVERGENCE, "逆行业走势", "against its peers", _W, "model",
                "行业整体增长而企业销售额大幅下降。", "Revenue falls far while its industry grows."),
+        _entry(AlertType.LIST_CHANGE, "名单变化", "identification-list change", _I, "list",
+               "企业新进入或退出认定名单（如鲲鹏企业），便于主动服务；仅送达订阅了名单变化的订阅者。",
+               "The enterprise entered or left an identification list (e.g. Kunpeng), for proactive service; "
+               "delivered only to subscriptions that ask for list changes."),
     ]
 )  # fmt: skip
 

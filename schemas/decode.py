@@ -7,6 +7,7 @@ structured reasons (field path, message, error type) for the dead-letter topic.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from schemas.events import (
     SocialSecurityFiling,
     TaxFiling,
 )
+from schemas.identifiers import SCHEMES, Identifier, org_code_of, routing_identifier
 
 FUTURE_TOLERANCE = timedelta(days=1)
 # Nothing we store predates 1900 (ClickHouse DateTime64's lower bound); year-1 times with a
@@ -98,6 +100,83 @@ def validate_payload(payload: Any, now: datetime | None = None) -> Event | Event
         return _reject("", f"unreadable value: {exc}", "value_error")
     out_of_range = _too_early(event) or _too_late(event, now or datetime.now(UTC))
     return out_of_range if out_of_range is not None else event
+
+
+# A valid USCC that stands in for the unknown one while a legacy-keyed event is validated.
+PLACEHOLDER_USCC = "91000000MA0000000N"
+
+
+@dataclass(frozen=True)
+class LegacyKeyed:
+    """A valid event that names its enterprise by a legacy identifier instead of a USCC.
+
+    ``event`` was validated with :data:`PLACEHOLDER_USCC`; ``payload`` is the original JSON
+    object, which :meth:`with_uscc` completes once the identifier is resolved.
+    """
+
+    named: Identifier
+    event: Event
+    payload: dict[str, Any]
+
+    @property
+    def routing(self) -> Identifier:
+        return routing_identifier(self.named.scheme, self.named.value)
+
+    def with_uscc(self, uscc: str) -> bytes:
+        return with_uscc(self.payload, uscc, str(self.named))
+
+
+def with_uscc(payload: dict[str, Any], uscc: str, resolved_from: str) -> bytes:
+    """The event re-keyed: its original fields, the resolved ``uscc`` and what it was named by."""
+    kept = {k: v for k, v in payload.items() if k not in ("uscc", "resolved_from")}
+    return orjson.dumps({"uscc": uscc, **kept, "resolved_from": resolved_from})
+
+
+def _legacy_named(event: Event) -> Identifier | None:
+    """The identifier a legacy-keyed event is resolved by (derivable schemes first)."""
+    if event.org_code:
+        return Identifier("org_code", event.org_code)
+    if event.taxpayer_id and len(event.taxpayer_id) == 15:
+        return Identifier("taxpayer_id", event.taxpayer_id)
+    if event.registration_number:
+        return Identifier("registration_number", event.registration_number)
+    if event.taxpayer_id:
+        return Identifier("taxpayer_id", event.taxpayer_id)
+    return None
+
+
+def _inconsistent(event: Event) -> EventRejected | None:
+    """A legacy identifier that contradicts the USCC it comes with (GB 32100 embeds the code)."""
+    code = org_code_of(event.uscc)
+    if event.org_code and event.org_code != code:
+        return _reject("org_code", f"organisation code {event.org_code} is not the one in USCC {event.uscc}",
+                       "identifier_mismatch")  # fmt: skip
+    if event.taxpayer_id and len(event.taxpayer_id) == 15 and event.taxpayer_id[6:] != code:
+        return _reject("taxpayer_id", f"taxpayer id {event.taxpayer_id} does not hold the organisation code "
+                       f"of USCC {event.uscc}", "identifier_mismatch")  # fmt: skip
+    return None
+
+
+def decode_input(raw: bytes | None, now: datetime | None = None) -> Event | LegacyKeyed | EventRejected:
+    """Like :func:`decode_event`, but an object without ``uscc`` that names a legacy
+    identifier is validated as if its enterprise were known and returned as :class:`LegacyKeyed`."""
+    if raw is None or len(raw) > MAX_EVENT_BYTES:
+        return decode_event(raw, now)
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return _reject("", f"not valid JSON: {exc}", "json")
+    if not isinstance(payload, dict) or "uscc" in payload or not any(payload.get(s) for s in SCHEMES):
+        decoded = validate_payload(payload, now)
+        if isinstance(decoded, EventRejected):
+            return decoded
+        return _inconsistent(decoded) or decoded
+    decoded = validate_payload({**payload, "uscc": PLACEHOLDER_USCC}, now)
+    if isinstance(decoded, EventRejected):
+        return decoded
+    named = _legacy_named(decoded)
+    assert named is not None  # a scheme field is present and valid
+    return LegacyKeyed(named, decoded, payload)
 
 
 def decode_event(raw: bytes | None, now: datetime | None = None) -> Event | EventRejected:

@@ -67,6 +67,8 @@ class SubscriptionFilters(BaseModel):
     watch_uscc: list[str] = Field(default_factory=list)  # static watch-list
     # Dynamic watch-list: a read-only SELECT whose first column is a USCC, run on a schedule.
     watch_query: str | None = None
+    # Identification-list changes (alert type ``list_change``) are delivered only when asked for.
+    list_changes: bool = False
 
     @field_validator("industries")
     @classmethod

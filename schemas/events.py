@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from schemas.codes import check_district, check_industry, check_uscc
+from schemas.identifiers import check_org_code, check_registration_number, check_taxpayer_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEMA_VERSION = 1
@@ -30,6 +31,9 @@ SCHEMA_VERSION = 1
 Uscc = Annotated[str, AfterValidator(check_uscc)]
 DistrictCode = Annotated[str, AfterValidator(check_district)]
 IndustryCode = Annotated[str, AfterValidator(check_industry)]
+OrgCode = Annotated[str, AfterValidator(check_org_code)]
+RegistrationNumber = Annotated[str, AfterValidator(check_registration_number)]
+TaxpayerId = Annotated[str, AfterValidator(check_taxpayer_id)]
 Money = Annotated[
     Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
 ]
@@ -78,6 +82,13 @@ class _Event(BaseModel):
     occurred_at: datetime
     source: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     schema_version: Literal[1] = 1
+    # Legacy identifiers (schemas/identifiers.py). An event without ``uscc`` names its
+    # enterprise by one of them and is resolved before the state; a registration event with
+    # both teaches the identity table the enterprise's former identifiers.
+    org_code: OrgCode | None = None
+    registration_number: RegistrationNumber | None = None
+    taxpayer_id: TaxpayerId | None = None
+    resolved_from: Annotated[str, StringConstraints(max_length=64)] | None = None  # set by the resolver
 
     @field_validator("occurred_at")
     @classmethod
@@ -123,6 +134,11 @@ class TaxFiling(_Event):
     high_tech: bool = False
     credit_grade: CreditGrade | None = None
     overdue_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    # What the tax bureau knows of the filer (checked against the register, 去伪存真)
+    name: Name | None = None
+    legal_representative: Name | None = None
+    district_code: DistrictCode | None = None  # the district whose bureau took the filing
+    withheld_employees: Annotated[int, Field(ge=0, le=1_000_000)] | None = None  # payroll tax (个税扣缴人数)
 
 
 class InvoiceSummary(_Event):
@@ -144,6 +160,8 @@ class SocialSecurityFiling(_Event):
     contribution_base: Money
     paid: Money
     arrears: Money = Decimal(0)
+    name: Name | None = None  # the insured employer's name as the social-security office knows it
+    district_code: DistrictCode | None = None  # the district of the social-security office
 
 
 Event = RegistrationEvent | TaxFiling | InvoiceSummary | SocialSecurityFiling

@@ -127,6 +127,20 @@ class ScoreSummary(BaseModel):
     learned: tuple[str | None, str | None] = (None, None)
 
 
+MAX_QUALITY_FINDINGS = 32
+MAX_WITHHELD = 12
+
+Claim = tuple[str, str, date]  # (value as text, event_id, business date)
+
+
+class FieldProvenance(BaseModel):
+    """Where one profile field comes from: the source whose value the profile holds, and
+    the latest value each source reported (``claims``: source → claim)."""
+
+    set_by: str | None = None
+    claims: dict[str, Claim] = Field(default_factory=dict)
+
+
 class EnterpriseState(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -159,6 +173,12 @@ class EnterpriseState(BaseModel):
     applied: int = 0
     duplicates: int = 0
     updated_at: datetime | None = None
+    # One library: field → where it comes from (streams/provenance.py); the payroll-tax
+    # headcount per period (YYYY-MM, the last MAX_WITHHELD); ids of the data-quality findings
+    # already raised (the last MAX_QUALITY_FINDINGS), so a contradiction is reported once.
+    provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
+    withheld: dict[str, int] = Field(default_factory=dict)
+    quality: list[str] = Field(default_factory=list)
 
     @property
     def revenue(self) -> dict[str, float]:

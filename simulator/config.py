@@ -12,6 +12,7 @@ from datetime import datetime
 
 from schemas.events import SHANGHAI
 
+LIBRARY_RATES = ("legacy_tax_rate", "legacy_social_security_rate", "unannounced_identity_rate", "contradiction_rate")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -52,6 +53,13 @@ class SimulationConfig:
     late_rate: float = 0.02
     daily_invoices: bool = True
     end_month: str | None = field(default=None)
+    # One library (simulator/library.py): shares of events named by a legacy identifier, of
+    # enterprises whose register does not announce their registration number, and of
+    # enterprises whose filings contradict the register.
+    legacy_tax_rate: float = 0.0
+    legacy_social_security_rate: float = 0.0
+    unannounced_identity_rate: float = 0.0
+    contradiction_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.end_month is None:
@@ -61,7 +69,7 @@ class SimulationConfig:
             raise ValueError("enterprises must be >= 0")
         if self.months < 1:
             raise ValueError("months must be >= 1")
-        for name in ("anomaly_rate", "invalid_rate", "duplicate_rate", "amendment_rate", "late_rate"):
+        for name in ("anomaly_rate", "invalid_rate", "duplicate_rate", "amendment_rate", "late_rate", *LIBRARY_RATES):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {rate}")
@@ -82,4 +90,6 @@ class SimulationConfig:
     @property
     def run_id(self) -> str:
         """A short digest of the config; prefixes event ids so different runs never collide."""
-        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:8]
+        # the one-library rates join the digest only when set: a run without them keeps its ids
+        items = [(k, v) for k, v in sorted(asdict(self).items()) if k not in LIBRARY_RATES or v]
+        return hashlib.sha256(repr(items).encode()).hexdigest()[:8]

@@ -20,6 +20,7 @@ import orjson
 from simulator.anomalies import InjectedAnomaly, plan_anomalies
 from simulator.config import SimulationConfig, month_index, month_text
 from simulator.dynamics import MonthFigures, advance, cit_payable
+from simulator.library import LibraryPlan
 from simulator.malformed import corrupt
 from simulator.payloads import amended, cit_filing, envelope, invoice, social_security, vat_filing
 from simulator.population import Enterprise, build_population
@@ -75,6 +76,7 @@ class _Run:
         self.start_ts = [0] * len(self.population)
         self.end_ts = [self.window_end + 1] * len(self.population)
         self.registry = RegistryChanges(self)
+        self.library = LibraryPlan(config, self.population)
 
     # scheduling ------------------------------------------------------------------------
     def next_id(self) -> str:
@@ -91,9 +93,11 @@ class _Run:
             return
         payload = envelope(self.next_id(), ent.uscc, kind, ts)
         payload.update(fields)
+        key = ent.uscc.encode()
+        if self.library.active:
+            key = self._one_library(ent, kind, fields, payload) or key
         # orjson leaves a ~4 KB buffer behind each result; queued values are copied to exact size
         value = bytes(memoryview(orjson.dumps(payload)))
-        key = ent.uscc.encode()
         self.buckets[ts_day(ts)].append((ts, self.seq, kind, key, value, None, False))
         config, noise = self.config, self.noise
         if config.duplicate_rate and noise.random() < config.duplicate_rate:
@@ -101,6 +105,22 @@ class _Run:
         if config.invalid_rate and noise.random() < config.invalid_rate:
             broken, defect = corrupt(value, noise)
             self._put(ts + noise.randint(0, 600), kind, key, broken, defect, False)
+
+    def _one_library(self, ent: Enterprise, kind: str, fields: dict[str, Any], payload: dict[str, Any]) -> bytes | None:
+        """Add what the department knows; maybe name the enterprise by a legacy identifier (the new key)."""
+        library = self.library
+        if fields.get("change") == "establishment":
+            payload.update(library.establishment_fields(ent))
+        last = self.last[ent.index]
+        heads = fields.get("insured_headcount", last.headcount if last is not None else None)
+        payload.update(library.filing_fields(ent, kind, fields, heads))
+        legacy = library.legacy(ent, kind)
+        if legacy is None:
+            return None
+        scheme, identifier = legacy
+        del payload["uscc"]
+        payload[scheme] = identifier
+        return identifier.encode()
 
     def _put(self, ts: int, kind: str, key: bytes, value: bytes, defect: str | None, duplicate: bool) -> None:
         if ts <= self.window_end:

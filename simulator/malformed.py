@@ -55,8 +55,13 @@ def corrupt(value: bytes, rng: random.Random) -> tuple[bytes, str]:
         text = value.decode()  # cut on a character boundary so the bytes stay UTF-8
         return text[: rng.randrange(1, len(text) - 1)].encode(), defect
     if defect == "bad_check_digit":
-        uscc = payload["uscc"]
-        payload["uscc"] = uscc[:-1] + rng.choice(USCC_ALPHABET.replace(uscc[-1], ""))
+        if "uscc" in payload:
+            uscc = payload["uscc"]
+            payload["uscc"] = uscc[:-1] + rng.choice(USCC_ALPHABET.replace(uscc[-1], ""))
+        else:  # named by a legacy identifier (simulator/library.py): break its check character
+            scheme = next(f for f in ("org_code", "registration_number", "taxpayer_id") if f in payload)
+            named = payload[scheme]
+            payload[scheme] = named[:-1] + rng.choice("0123456789".replace(named[-1], ""))
     elif defect == "negative_money":
         payload[rng.choice(money_fields)] = "-" + str(rng.randint(1, 99_999)) + ".00"
     elif defect == "nan":

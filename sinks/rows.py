@@ -41,6 +41,7 @@ def event_row(
         "offset": offset,
         "payload": payload.decode("utf-8", errors="replace"),
         "ingested_at": ingested_at,
+        "identified_by": event.resolved_from.partition(":")[0] if event.resolved_from else "",
     }
 
 
@@ -89,6 +90,7 @@ def snapshot_row(state: EnterpriseState) -> Row:
         "financing": dims[3],
         "innovation": dims[4],
         "open_alerts": len(state.open_alerts),
+        "provenance": orjson.dumps({f: p.model_dump(mode="json") for f, p in state.provenance.items()}).decode(),
         "state_version": state.applied,
         "updated_at": state.updated_at,
         "lists": list(summary.lists) if summary else [],

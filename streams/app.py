@@ -41,6 +41,7 @@ from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
+from streams.resolver_agent import register_resolver
 from streams.views import register_views
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         alerts=app.topic(topics.alerts, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         lists=app.topic(topics.lists, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         deadletter=app.topic(topics.deadletter, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
+        identities=app.topic(topics.identities, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
+        resolve=app.topic(topics.resolve, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
     )
     states = app.Table(
         "enterprise_state",
@@ -398,6 +401,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         if not runtime.models_ahead:  # after an interrupted batch they are ahead of the committed state
             save_models(runtime.models, runtime.checkpoint_path)
 
+    register_resolver(app, runtime, lock, _flush_rows)
     register_diagnostics(app, runtime)
     register_views(app, runtime, states)
     register_dashboard(app, runtime)

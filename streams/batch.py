@@ -32,6 +32,10 @@ class OutputTopics:
     alerts: Any
     lists: Any
     deadletter: Any
+    # The identity table's compacted topic and the resolver's input (legacy-keyed events, keyed
+    # by identifier); a run without a resolver (a backtest) leaves them out.
+    identities: Any = None
+    resolve: Any = None
 
 
 @dataclass
@@ -71,6 +75,11 @@ def process_batch(
         batch.counted.append((msg.topic, outcome.status))
         if outcome.dead_letter is not None:
             out.messages.append((topics.deadletter, msg.key, outcome.dead_letter.model_dump_json().encode()))
+        if outcome.unresolved is not None and topics.resolve is not None:
+            unresolved = outcome.unresolved
+            out.messages.append((topics.resolve, unresolved.identifier.encode(), unresolved.model_dump_json().encode()))
+        for identity in outcome.identities if topics.identities is not None else ():
+            out.messages.append((topics.identities, identity.identifier.encode(), identity.model_dump_json().encode()))
         if outcome.state is not None and outcome.uscc is not None:
             touched[outcome.uscc] = outcome.state
         key = outcome.uscc.encode() if outcome.uscc is not None else None
@@ -78,6 +87,8 @@ def process_batch(
             out.messages.append((topics.scores, key, outcome.score.model_dump_json().encode()))
         for change in outcome.list_changes:
             out.messages.append((topics.lists, change.uscc.encode(), change.model_dump_json().encode()))
+        for notice in outcome.notices:  # delivered like alerts to subscriptions that ask for list changes
+            out.messages.append((topics.alerts, notice.uscc.encode(), notice.model_dump_json().encode()))
         for alert in outcome.alerts:
             value = alert.model_dump_json().encode()
             batch.alert_values.append(value)

@@ -52,7 +52,10 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from simulator import SimulationConfig, ground_truth, simulate, write_truth
 
     config = SimulationConfig(
-        enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=args.anomaly_rate
+        enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=args.anomaly_rate,
+        legacy_tax_rate=getattr(args, "legacy_tax", 0.0),
+        legacy_social_security_rate=getattr(args, "legacy_social_security", 0.0),
+        contradiction_rate=getattr(args, "contradictions", 0.0),
     )
     from streams.send_times import stamped
 
@@ -291,7 +294,11 @@ def _enterprise(settings: Settings, args: argparse.Namespace) -> int:
             state = worker_request(settings, f"/api/enterprises/{uscc}", timeout=5)
         except CliError:
             state = None
-    profile = build_profile(snapshot[0], score[0] if score else None, alerts, state)
+    findings = _rows(settings, "SELECT check, severity, subject, explanation_zh, explanation_en, occurred_at "
+                     "FROM data_quality_findings FINAL WHERE uscc = {uscc:String} ORDER BY occurred_at", key)  # fmt: skip
+    identities = _rows(settings, "SELECT identifier, origin, source FROM identities FINAL WHERE uscc = {uscc:String} "
+                       "ORDER BY identifier", key)  # fmt: skip
+    profile = build_profile(snapshot[0], score[0] if score else None, alerts, state, findings, identities)
     if args.json:
         sys.stdout.write(orjson.dumps(profile, default=str).decode() + "\n")
     else:
@@ -354,6 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--anomaly-rate", type=float, default=0.05)
     sim.add_argument("--out", help="write JSON Lines to this file instead of producing to Kafka")
     sim.add_argument("--truth", help="write the injected anomalies (ground truth) to this file")
+    sim.add_argument("--legacy-tax", type=float, default=0.0, help="share of tax events named by a legacy identifier")
+    sim.add_argument("--legacy-social-security", type=float, default=0.0,
+                     help="share of social-security events named by a legacy identifier")  # fmt: skip
+    sim.add_argument("--contradictions", type=float, default=0.0,
+                     help="share of enterprises whose filings contradict the register")  # fmt: skip
     sim.set_defaults(handler=_simulate)
 
     ingest = sub.add_parser("ingest", help="validate a CSV / JSON Lines file of events and produce it")
@@ -417,6 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
     from streams.delivery_cli import add_parsers
 
     add_parsers(sub)
+
+    from streams.identities_cli import add_parsers as add_identity_parsers
+
+    add_identity_parsers(sub)
     return parser
 
 

@@ -7,7 +7,9 @@ Routes on the worker's web server:
   installed ``plotly`` package (no CDN: park networks are often offline).
 * ``GET /api/dashboard/<panel>`` fixed read-only SQL over the tables and views of
   ``schemas/clickhouse/``, run on the worker's database thread.
-* ``GET /api/dashboard/enterprise/<uscc>`` the drill-down: snapshot, score history, alerts.
+* ``GET /api/dashboard/enterprise/<uscc>`` the drill-down: snapshot, score history, alerts,
+  field provenance, former identifiers and data-quality findings.
+* ``GET /api/quality-checks`` the catalogue of cross-source checks (labels for the panel).
 * ``GET /api/alerts/stream`` server-sent events served from the alerts topic by
   :class:`streams.alert_stream.AlertFeed`; each event id is a cursor over the topic's
   partitions, so ``Last-Event-ID`` (or ``?last_event_id=`` for clients that cannot set it)
@@ -37,9 +39,11 @@ from faust.web import Request, Response, View
 
 from config import Role
 from schemas.alert_catalogue import catalogue_document
+from schemas.quality import catalogue_document as quality_catalogue
 from streams.access import AccessGate, sees_personal_data
 from streams.alert_stream import AlertFeed, AlertFilter, DistrictCache, format_cursor, parse_cursor
 from streams.masking import mask_personal
+from streams.provenance import provenance_rows
 
 if TYPE_CHECKING:
     from streams.app import Runtime
@@ -117,6 +121,13 @@ PANEL_SQL: dict[str, str] = {
         WHERE status NOT IN {EXITED} AND tier != ''
         ORDER BY composite DESC, uscc LIMIT 15
     """,
+    # the data-quality panel (one library): match rate, parked events, contradictions
+    "match-rate": "SELECT source, applied, legacy_resolved, parked, match_rate, legacy_match_rate FROM v_match_rate ORDER BY source",
+    "unmatched": """
+        SELECT source, kind, reason, parked, oldest_parked_at, under_1h, under_1d, older
+        FROM v_unmatched ORDER BY parked DESC, source
+    """,
+    "quality": "SELECT check, severity, findings, enterprises, latest_business_time FROM v_data_quality ORDER BY findings DESC, check",
     "alerts": """
         SELECT a.alert_id AS alert_id, a.uscc AS uscc, s.name AS name, a.alert_type AS alert_type,
                a.state AS state, a.severity AS severity, a.title_zh AS title_zh, a.title_en AS title_en,
@@ -138,9 +149,14 @@ _DIMS = ", ".join(
 ENTERPRISE_SQL: dict[str, str] = {
     "snapshot": """
         SELECT uscc, name, district_code, in_park, industry_code, industry_section, status,
-               latest_revenue, latest_headcount, {dims}, tier, open_alerts, updated_at
+               latest_revenue, latest_headcount, {dims}, tier, open_alerts, updated_at, provenance
         FROM enterprise_snapshot FINAL WHERE uscc = {uscc:String}
     """,
+    "quality": """
+        SELECT check, severity, subject, sources, event_ids, explanation_zh, explanation_en, occurred_at
+        FROM data_quality_findings FINAL WHERE uscc = {uscc:String} ORDER BY occurred_at DESC LIMIT 50
+    """,
+    "identities": "SELECT identifier, origin, source FROM identities FINAL WHERE uscc = {uscc:String} ORDER BY identifier",
     "scores": """
         SELECT scored_at, state_version, {dims}, tier
         FROM scores FINAL WHERE uscc = {uscc:String} ORDER BY state_version DESC LIMIT 500
@@ -274,6 +290,12 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
         async def get(self, request: Request) -> Response:
             return _json(self, catalogue_document())
 
+    @app.page("/api/quality-checks")
+    class QualityChecks(View):
+        @gate.allow(Role.VIEWER)
+        async def get(self, request: Request) -> Response:
+            return _json(self, quality_catalogue())
+
     @app.page("/api/dashboard/{panel}")
     class Panel(View):
         @gate.allow(Role.VIEWER)
@@ -297,7 +319,10 @@ def register_dashboard(app: faust.App, runtime: Runtime) -> None:
                 out[part] = _records(await runtime.in_db_thread(runtime.db.query, sql, {"uscc": uscc}))
             out["snapshot"] = out["snapshot"][0] if out["snapshot"] else None
             out["scores"].reverse()  # oldest first, for the chart
-            return _json(self, out if sees_personal_data(request) else mask_personal(out))
+            personal = sees_personal_data(request)
+            stored = out["snapshot"].pop("provenance", "") if out["snapshot"] else ""
+            out["provenance"] = provenance_rows(stored, masked=not personal)
+            return _json(self, out if personal else mask_personal(out))
 
     @app.page("/api/alerts/stream")
     class AlertStream(View):

@@ -27,7 +27,7 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     topics = kafka.topics
     wanted = list(names) if names is not None else [
         *topics.inputs(), topics.scores, topics.alerts, topics.deadletter, topics.lists,
-        *topics.compacted(), topics.notifications_deadletter,
+        *topics.compacted(), topics.notifications_deadletter, topics.resolve, topics.unmatched,
     ]  # fmt: skip
     admin = AdminClient(confluent_config(kafka))
     existing = set(admin.list_topics(timeout=timeout).topics)

@@ -57,6 +57,8 @@ def mask_personal(document: Any) -> Any:
         for key, value in document.items():
             if key in PERSONAL_KEYS and value is not None:
                 out[key] = mask_value(value)
+            elif key == "provenance" and isinstance(value, dict):  # field → {set_by, claims}
+                out[key] = {f: _masked_trail(t) if f in PERSONAL_KEYS else mask_personal(t) for f, t in value.items()}
             elif key == "evidence" and personal and isinstance(value, dict):
                 out[key] = {k: mask_value(v) if k in personal else mask_personal(v) for k, v in value.items()}
             else:
@@ -64,6 +66,25 @@ def mask_personal(document: Any) -> Any:
         return out
     if isinstance(document, list | tuple):
         return [mask_personal(v) for v in document]
-    if isinstance(document, str) and is_resident_id(document):
-        return mask_resident_id(document)
+    if isinstance(document, str):
+        return mask_text(document)
     return document
+
+
+def mask_text(text: str) -> str:
+    """An identity card number alone, or at the head of a value (a sole proprietor's 20-character
+    taxpayer id, also as ``taxpayer_id:<id>``), keeps its shape with the birth date hidden."""
+    if is_resident_id(text):
+        return mask_resident_id(text)
+    head, sep, value = text.rpartition(":")
+    if len(value) == 20 and is_resident_id(value[:18]):
+        return head + sep + mask_resident_id(value[:18]) + value[18:]
+    return text
+
+
+def _masked_trail(trail: Any) -> Any:
+    """The provenance of a personal field: every source's value masked."""
+    if not isinstance(trail, dict) or not isinstance(trail.get("claims"), dict):
+        return mask_value(trail)
+    claims = {s: [mask_value(c[0]), *c[1:]] if isinstance(c, list | tuple) and c else c for s, c in trail["claims"].items()}
+    return {**trail, "claims": claims}

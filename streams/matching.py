@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from schemas import Alert, AlertState
+from schemas.alert_catalogue import AlertType
 from schemas.delivery import SEVERITY_RANK, EnterpriseProfile, Silence, Subscription
 
 
@@ -45,6 +46,8 @@ def matches(
     if not subscription.enabled or alert.state not in f.states:
         return False
     if SEVERITY_RANK[alert.severity] < SEVERITY_RANK[f.min_severity]:
+        return False
+    if alert.alert_type == AlertType.LIST_CHANGE and not f.list_changes:
         return False
     if f.alert_types and alert.alert_type not in f.alert_types:
         return False

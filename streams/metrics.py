@@ -1,13 +1,19 @@
 """Worker counters, exposed at ``/metrics`` (Prometheus) and ``/health`` (JSON).
 
-Invariant: consumed = applied + duplicates + dead_lettered.
+Invariant over the input: consumed = applied + duplicates + dead_lettered + parked. Legacy-keyed
+events make it longer to count: the main agent ``forwards`` them to the resolver, which
+``resolves`` each one (re-keyed onto its input topic, so consumed a second time), ``parks`` it, or
+finds it parked already (a ``duplicate``); a parked event is later ``released`` (re-keyed too).
+With these counters: consumed − resolved − released = applied + duplicate + dead_letter +
+(parked − released), the last term being the events still parked.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-OUTCOMES = ("applied", "duplicate", "dead_letter")
+OUTCOMES = ("applied", "duplicate", "dead_letter", "forwarded")
+RESOLVER_OUTCOMES = ("resolved", "parked", "released", "learned")  # and "duplicate"
 
 
 class WorkerMetrics:
@@ -48,12 +54,20 @@ class WorkerMetrics:
             "entbrain_aligner_unaligned_releases", "Records released without full event-time alignment",
             ["reason"], registry=self.registry,
         )
-        self._counts = {"consumed": 0, "applied": 0, "duplicate": 0, "dead_letter": 0}
+        self.resolver_outcomes = Counter(
+            "entbrain_resolver_outcome", "Resolver results: resolved, parked, released, identities learned",
+            ["outcome"], registry=self.registry,
+        )  # fmt: skip
+        self._counts = dict.fromkeys(("consumed", *OUTCOMES, *RESOLVER_OUTCOMES), 0)
 
     def count(self, topic: str, outcome: str) -> None:
         self.consumed.labels(topic).inc()
         self.outcomes.labels(outcome).inc()
         self._counts["consumed"] += 1
+        self._counts[outcome] += 1
+
+    def resolver(self, outcome: str) -> None:
+        self.resolver_outcomes.labels(outcome).inc()
         self._counts[outcome] += 1
 
     def counts(self) -> dict[str, int]:

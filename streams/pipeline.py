@@ -21,7 +21,9 @@ from datetime import datetime
 from config.rules import RuleConfig, default_rules
 from detectors import AlertContext, Finding, evaluate, transition
 from detectors.features import enterprise_features
+from detectors.list_notices import list_change_notice
 from detectors.models import OnlineModels
+from detectors.quality import contradictions
 from detectors.rules import resolution
 from detectors.scoring import list_changes
 from schemas import (
@@ -31,12 +33,16 @@ from schemas import (
     Event,
     EventRejected,
     InvoiceSummary,
+    RegistrationEvent,
     RejectReason,
     ScoreUpdate,
     TaxFiling,
-    decode_event,
 )
+from schemas.decode import LegacyKeyed, decode_input
+from schemas.identifiers import SCHEMES, derived_identifiers, routing_identifier
+from schemas.identity import IdentityRecord, UnresolvedEvent
 from schemas.outputs import ListChange
+from sinks.library_rows import finding_row
 from sinks.rows import (
     Row,
     alert_row,
@@ -65,14 +71,17 @@ class RawMessage:
 class Outcome:
     """What one message produced. ``state`` is None when nothing is to be stored."""
 
-    status: str  # "applied" | "duplicate" | "dead_letter"
+    status: str  # "applied" | "duplicate" | "dead_letter" | "forwarded" (to the resolver)
     uscc: str | None = None
     state: EnterpriseState | None = None
     score: ScoreUpdate | None = None
     alerts: list[Alert] = field(default_factory=list)
     list_changes: list[ListChange] = field(default_factory=list)
+    notices: list[Alert] = field(default_factory=list)  # list changes, for subscribers (enterprise.alerts)
     dead_letter: DeadLetter | None = None
     rows: list[tuple[str, Row]] = field(default_factory=list)
+    identities: list[IdentityRecord] = field(default_factory=list)  # facts for the identity table
+    unresolved: UnresolvedEvent | None = None  # a legacy-keyed event, for the resolver
 
 
 def _dead_letter(msg: RawMessage, rejected: EventRejected, now: datetime) -> Outcome:
@@ -122,9 +131,11 @@ def process_message(
     position = f"{msg.topic}:{msg.partition}"
     if state is not None and msg.offset <= state.positions.get(position, -1):
         return Outcome("duplicate", uscc=state.uscc)  # redelivered: already applied, nothing changes
-    decoded = decode_event(msg.value, now)
+    decoded = decode_input(msg.value, now)
     if isinstance(decoded, EventRejected):
         return _dead_letter(msg, decoded, now)
+    if isinstance(decoded, LegacyKeyed):
+        return Outcome("forwarded", unresolved=unresolved_event(msg, decoded, now))
     key = peek_uscc(msg)
     if key != decoded.uscc:
         reason = RejectReason("uscc", f"message key {key!r} does not match the event's uscc", "key_mismatch")
@@ -155,4 +166,37 @@ def process_message(
         row = alert_row(alert, new_state.district_code)
         rows.append(("alerts", row))
         rows.append(("alert_events", row))
-    return Outcome("applied", decoded.uscc, new_state, score, alerts, changes, rows=rows)
+    findings_found, new_state.quality = contradictions(new_state, decoded, now)
+    rows.extend(("data_quality_findings", finding_row(f)) for f in findings_found)
+    learned = learned_identities(decoded, state is None, now)
+    notices = [list_change_notice(change, new_state.name) for change in changes]
+    return Outcome("applied", decoded.uscc, new_state, score, alerts, changes, rows=rows, identities=learned,
+                   notices=notices)  # fmt: skip
+
+
+def unresolved_event(msg: RawMessage, legacy: LegacyKeyed, now: datetime) -> UnresolvedEvent:
+    event = legacy.event
+    return UnresolvedEvent(
+        identifier=str(legacy.routing), named=str(legacy.named), topic=msg.topic,
+        origin=f"{msg.topic}:{msg.partition}:{msg.offset}", event_id=event.event_id, kind=event.kind,
+        source=event.source, occurred_at=event.occurred_at, received_at=now,
+        payload=(msg.value or b"").decode("utf-8"),
+    )  # fmt: skip
+
+
+def learned_identities(event: Event, first: bool, now: datetime) -> list[IdentityRecord]:
+    """Identity facts an applied event carries: a registration event's former identifiers,
+    and the organisation code inside the USCC of an enterprise seen for the first time."""
+    found: dict[str, IdentityRecord] = {}
+    if isinstance(event, RegistrationEvent):
+        for scheme in SCHEMES:
+            value = getattr(event, scheme)
+            if value:
+                key = str(routing_identifier(scheme, value))
+                found[key] = IdentityRecord(identifier=key, uscc=event.uscc, origin="registration",
+                                            source=event.source, event_id=event.event_id, learned_at=now)  # fmt: skip
+    if first or isinstance(event, RegistrationEvent):
+        for derived in derived_identifiers(event.uscc):
+            found.setdefault(str(derived), IdentityRecord(identifier=str(derived), uscc=event.uscc,
+                                                          origin="derived", learned_at=now))  # fmt: skip
+    return list(found.values())

@@ -13,6 +13,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from streams.provenance import provenance_rows
+
 DIMENSIONS = ("scale", "development", "profitability", "financing", "innovation")
 DIMENSION_ZH = {"scale": "规模", "development": "发展水平", "profitability": "盈利能力",
                 "financing": "融资能力", "innovation": "创新能力"}  # fmt: skip
@@ -34,7 +36,8 @@ def _trend(state: dict[str, Any] | None, series: str, months: int = 6) -> dict[s
 
 
 def build_profile(
-    snapshot: dict[str, Any], score: dict[str, Any] | None, alerts: list[dict[str, Any]], state: dict[str, Any] | None
+    snapshot: dict[str, Any], score: dict[str, Any] | None, alerts: list[dict[str, Any]], state: dict[str, Any] | None,
+    findings: list[dict[str, Any]] | None = None, identities: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     percentiles = orjson.loads(score["percentiles"]) if score and score.get("percentiles") else {}
     return {
@@ -56,6 +59,9 @@ def build_profile(
             "headcount": {"period": score.get("forecast_headcount_period"), "value": score.get("forecast_headcount")} if score else None,
         },
         "trend": {"revenue": _trend(state, "revenue"), "headcount": _trend(state, "headcount")},
+        "provenance": provenance_rows(snapshot.get("provenance")),
+        "data_quality": findings or [],
+        "identities": identities or [],
         "latest_revenue": snapshot.get("latest_revenue"),
         "latest_headcount": snapshot.get("latest_headcount"),
         "open_alerts": alerts,
@@ -90,6 +96,7 @@ def render_profile(profile: dict[str, Any], out: Console) -> None:
         trend.add_row(f"{forecast['revenue']['period']} 预测 forecast", _num(forecast["revenue"]["value"]),
                       _num((forecast["headcount"] or {}).get("value")))  # fmt: skip
     out.print(trend)
+    _render_library(profile, out)
     if not profile["open_alerts"]:
         out.print("未解除预警 open alerts: none")
         return
@@ -97,6 +104,25 @@ def render_profile(profile: dict[str, Any], out: Console) -> None:
     for alert in profile["open_alerts"]:
         table.add_row(alert["title_zh"], alert["severity"], alert["state"], alert["explanation_en"])
     out.print(table)
+
+
+def _render_library(profile: dict[str, Any], out: Console) -> None:
+    """Provenance, former identifiers and data-quality findings (one library)."""
+    if profile["provenance"]:
+        table = Table("字段 field", "值 value", "来源 source", "事件 event", "业务日期 date", "其他来源 other sources",
+                      title="数据来源 provenance")  # fmt: skip
+        for row in profile["provenance"]:
+            others = "; ".join(f"{s}: {v}" for s, v in row["others"].items()) or "-"
+            table.add_row(row["field"], str(row["value"] or "-"), row["set_by"] or "-", row["event_id"] or "-",
+                          str(row["business_date"] or "-"), others)  # fmt: skip
+        out.print(table)
+    if profile["identities"]:
+        out.print("曾用标识 former identifiers: " + ", ".join(i["identifier"] for i in profile["identities"]))
+    if profile["data_quality"]:
+        table = Table("检查 check", "级别 severity", "说明 explanation", title="数据质量 data quality")
+        for finding in profile["data_quality"]:
+            table.add_row(finding["check"], finding["severity"], f"{finding['explanation_zh']}\n{finding['explanation_en']}")
+        out.print(table)
 
 
 def _num(value: float | None) -> str:

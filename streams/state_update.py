@@ -35,6 +35,7 @@ from schemas.state import (
     MAX_MONTHS,
     MAX_OVERDUE,
     MAX_REP_CHANGES,
+    MAX_WITHHELD,
     MONTHLY_SERIES,
     NULLABLE_SERIES,
     SPARSE_SERIES,
@@ -43,6 +44,7 @@ from schemas.state import (
     month_index,
     month_text,
 )
+from streams.provenance import updated_provenance
 
 
 def event_digest(event_id: str) -> str:
@@ -261,6 +263,10 @@ def apply_event(
     elif isinstance(event, InvoiceSummary):
         _apply_invoice(state, event)
     seen = _business_date(event)
+    state.provenance = updated_provenance(state.provenance, event, seen)
+    if isinstance(event, TaxFiling) and event.withheld_employees is not None:
+        kept = {**state.withheld, event.period: event.withheld_employees}
+        state.withheld = dict(sorted(kept.items())[-MAX_WITHHELD:])
     if state.business_at is None or seen > state.business_at:
         state.business_at = seen
     state.applied += 1

@@ -121,3 +121,34 @@ def monthly_value(state: dict[str, Any], series: str, period: str) -> Any:
     position = (int(period[:4]) * 12 + int(period[5:7])) - (int(start[:4]) * 12 + int(start[5:7]))
     values = monthly[series]
     return values[position] if 0 <= position < len(values) else None
+
+
+def legacy_uscc(i: int, district: str = "330110") -> str:
+    """A USCC of an enterprise older than the USCC: its characters 9–17 are a valid GB 11714
+    organisation code, so the code can be read off it."""
+    from schemas.identifiers import org_code_check
+
+    body = f"{i:08d}"
+    first17 = f"91{district}{body}{org_code_check(body)}"
+    return first17 + uscc_check_digit(first17)
+
+
+def registration_number(i: int) -> str:
+    """A valid 15-digit pre-2015 registration number (ISO 7064 MOD 11,10 check digit)."""
+    from stdnum.iso7064 import mod_11_10
+
+    body = f"3301{i:010d}"
+    return body + mod_11_10.calc_check_digit(body)
+
+
+def sole_proprietor_taxpayer_id(i: int) -> str:
+    """A valid 20-character taxpayer id: an identity card number and 2 digits."""
+    from stdnum.cn import ric
+
+    body = f"33010619900101{i % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0") + "01"
+
+
+def legacy_keyed(event: dict[str, Any], **identifier: str) -> dict[str, Any]:
+    """``event`` without its uscc, naming its enterprise by ``identifier`` instead."""
+    return {**{k: v for k, v in event.items() if k != "uscc"}, **identifier}

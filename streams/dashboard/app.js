@@ -273,7 +273,70 @@
     setText("#alert-count", Number(k.active_alerts) ? `${fmtInt(k.active_alerts)} 条活跃` : "");
   }
 
+  function renderFreshness(rows) {
+    $("#freshness-table tbody").replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", {}, r.source),
+      el("td", { class: "num", title: "业务时间 Business time" }, fmtTime(r.last_business_time)),
+      el("td", { class: "num", title: "接收时间 Ingested" }, ago(r.last_ingested_at)),
+    )));
+    showEmpty("#freshness-empty", !rows.length);
+  }
+
+  const pct = (v) => (num(v) === null ? "—" : `${(num(v) * 100).toFixed(1)}%`);
+
+  function renderMatchRate(rows) {
+    $("#match-table tbody").replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", {}, r.source),
+      el("td", { class: "num" }, fmtInt(r.applied)),
+      el("td", { class: "num" }, fmtInt(r.legacy_resolved)),
+      el("td", { class: "num" }, fmtInt(r.parked)),
+      el("td", { class: "num", title: `旧标识匹配率 legacy ${pct(r.legacy_match_rate)}` }, pct(r.match_rate)),
+    )));
+    showEmpty("#match-empty", !rows.length);
+  }
+
+  function renderUnmatched(rows) {
+    $("#unmatched-table tbody").replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", {}, `${r.source} · ${bi(KINDS[r.kind], r.kind)}`),
+      el("td", {}, r.reason),
+      el("td", { class: "num" }, fmtInt(r.under_1h)),
+      el("td", { class: "num" }, fmtInt(r.under_1d)),
+      el("td", { class: "num" }, fmtInt(r.older)),
+      el("td", { class: "num" }, ago(r.oldest_parked_at)),
+    )));
+    showEmpty("#unmatched-empty", !rows.length);
+  }
+
+  const qualityChecks = new Map();
+  function renderQuality(rows) {
+    $("#quality-table tbody").replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", {}, bi(qualityChecks.get(r.check), r.check)),
+      el("td", {}, r.severity),
+      el("td", { class: "num", title: "发现 findings" }, fmtInt(r.findings)),
+      el("td", { class: "num", title: "企业 enterprises" }, fmtInt(r.enterprises)),
+    )));
+    showEmpty("#quality-empty", !rows.length);
+  }
+
+  function renderLibrary(d) {
+    $("#dd-provenance tbody").replaceChildren(...(d.provenance || []).map((r) => el("tr", {},
+      el("td", {}, r.field),
+      el("td", {}, r.value === null || r.value === undefined ? "—" : String(r.value)),
+      el("td", { title: r.business_date || "" }, r.set_by || "—"),
+      el("td", {}, r.event_id || "—"),
+      el("td", {}, Object.entries(r.others || {}).map(([s, v]) => `${s}: ${v}`).join("; ") || "—"),
+    )));
+    const ids = (d.identities || []).map((i) => i.identifier);
+    setText("#dd-identities", ids.length ? `曾用标识 Former identifiers: ${ids.join(", ")}` : "");
+    const findings = d.quality || [];
+    $("#dd-quality").replaceChildren(...(findings.length ? findings.map((f) => el("li", { class: f.severity },
+      el("span", {}, bi(qualityChecks.get(f.check), f.check)),
+      el("span", { class: "title", title: f.explanation_en }, `${f.explanation_zh} ${f.explanation_en}`),
+    )) : [el("li", { class: "info" }, el("span", {}, ""), el("span", { class: "title" }, "未发现矛盾 No contradictions"))]));
+  }
+
   function renderSources(rows) {
+    renderFreshness(rows);
     const body = $("#source-table tbody");
     body.replaceChildren(...rows.map((r) => el("tr", {},
       el("td", {}, bi(KINDS[r.kind], r.kind)),
@@ -426,6 +489,9 @@
     ["districts", renderDistricts],
     ["top", renderTop],
     ["alerts", renderAlerts],
+    ["match-rate", renderMatchRate],
+    ["unmatched", renderUnmatched],
+    ["quality", renderQuality],
   ];
   let refreshing = false;
   let soon = null;
@@ -601,6 +667,7 @@
     const d = detail.status === "fulfilled" ? detail.value : { uscc, snapshot: null, scores: [], alerts: [] };
     renderFacts(uscc, p, d.snapshot);
     renderDrillCharts(p, d);
+    renderLibrary(d);
   }
 
   function closeDrawer() {
@@ -616,6 +683,15 @@
   const tick = () => setText("#clock", clockFmt.format(new Date()));
   tick();
   setInterval(tick, 1000);
+  async function loadQualityChecks() {
+    try {
+      (await getJSON("/api/quality-checks")).forEach((c) => qualityChecks.set(c.check, [c.label_zh, c.label_en]));
+    } catch (e) {
+      console.warn("quality-check catalogue", e);
+    }
+  }
+  loadQualityChecks();
+
   async function loadCatalogue() {
     try {
       const doc = await getJSON("/api/alert-types");

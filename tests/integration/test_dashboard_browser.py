@@ -228,6 +228,9 @@ def test_assets_and_endpoints_serve_only_what_they_should(worker: WorkerProcess)
         "snapshot": None,
         "scores": [],
         "alerts": [],
+        "quality": [],
+        "identities": [],
+        "provenance": [],
     }
     status, _, body = http_get(f"{base}/api/dashboard/kpis")
     assert status == 200 and orjson.loads(body)[0]["enterprises"] == 0

@@ -46,7 +46,8 @@ def test_jsonl_with_good_bad_duplicate_and_amended_rows(
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
         worker.wait_for(lambda: worker.counts()["consumed"] == len(good), what="ingested rows consumed")
-        assert worker.counts() == {"consumed": 5, "applied": 4, "duplicate": 1, "dead_letter": 0}
+        assert worker.counts() == {"consumed": 5, "applied": 4, "duplicate": 1, "dead_letter": 0, "forwarded": 0,
+                                   "resolved": 0, "parked": 0, "released": 0, "learned": 0}
         state = worker.get_json(f"/api/enterprises/{u}")
         assert state["counts"] == {"registration": 1, "tax": 2, "social_security": 1}
         assert worker.query("SELECT latest_revenue FROM enterprise_snapshot FINAL") == [["1500.00"]]

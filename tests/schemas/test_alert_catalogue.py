@@ -43,7 +43,8 @@ def test_the_models_emit_catalogued_types() -> None:
 
 def test_every_catalogued_type_is_emitted_by_something() -> None:
     models = {AlertType.PEER_DIVERGENCE.value, AlertType.INVOICE_ANOMALY.value}
-    assert {t.value for t in CATALOGUE} == rule_alert_types() | models
+    notices = {AlertType.LIST_CHANGE.value}  # detectors/list_notices.py
+    assert {t.value for t in CATALOGUE} == rule_alert_types() | models | notices
 
 
 def test_resolution_text_comes_from_the_catalogue() -> None:

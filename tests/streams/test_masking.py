@@ -53,3 +53,16 @@ def test_mask_personal_masks_profile_alert_evidence_and_any_valid_id() -> None:
     assert masked["free_text"] == "110105********002X"
     assert masked["not_an_id"] == document["not_an_id"]
     assert mask_personal({"legal_representative": None}) == {"legal_representative": None}
+
+
+def test_provenance_of_personal_fields_and_sole_proprietor_ids_are_masked() -> None:
+    state = {"provenance": {
+        "legal_representative": {"set_by": "amr", "claims": {"amr": ["王伟", "r0", "2024-01-05"],
+                                                             "tax": ["李四", "v1", "2024-03-01"]}},
+        "name": {"set_by": "amr", "claims": {"amr": ["杭州甲科技有限公司", "r0", "2024-01-05"]}},
+    }, "identities": [{"identifier": "taxpayer_id:33010619900101002601"}]}  # fmt: skip
+    masked = mask_personal(state)
+    claims = masked["provenance"]["legal_representative"]["claims"]
+    assert claims == {"amr": ["王*", "r0", "2024-01-05"], "tax": ["李*", "v1", "2024-03-01"]}
+    assert masked["provenance"]["name"] == state["provenance"]["name"]
+    assert masked["identities"][0]["identifier"] == "taxpayer_id:330106********002601"

@@ -136,9 +136,10 @@ def big_state(revenue: float = 12_345_678.91) -> EnterpriseState:
     return state
 
 
-def test_a_36_month_enterprise_with_90_invoice_days_serializes_in_4_kb() -> None:
+def test_a_36_month_enterprise_with_90_invoice_days_serializes_in_5_kb() -> None:
     state = big_state()
     raw = state.model_dump_json()
     assert len(state.monthly) == 36 and len(state.invoices.amount) == 90 and len(state.recent_event_ids) == 64 * DIGEST_CHARS
-    assert len(raw.encode()) <= 4096, len(raw.encode())
+    # 4 KB of series and bookkeeping, and about 0.5 KB of field provenance (one library)
+    assert len(raw.encode()) <= 5120, len(raw.encode())
     assert EnterpriseState.model_validate_json(raw) == state
