@@ -401,7 +401,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         if not runtime.models_ahead:  # after an interrupted batch they are ahead of the committed state
             save_models(runtime.models, runtime.checkpoint_path)
 
-    register_resolver(app, runtime, lock, _flush_rows)
+    register_resolver(app, runtime, lock, _flush_rows, quiesced)
     register_diagnostics(app, runtime)
     register_views(app, runtime, states)
     register_dashboard(app, runtime)

@@ -25,8 +25,10 @@ log = logging.getLogger(__name__)
 
 
 def register_resolver(
-    app: faust.App, runtime: Runtime, lock: asyncio.Lock, flush_rows: Callable[[], Awaitable[int]]
+    app: faust.App, runtime: Runtime, lock: asyncio.Lock, flush_rows: Callable[[], Awaitable[int]],
+    quiesced: asyncio.Event,
 ) -> Any:
+    """``quiesced``: set while a rebalance or a stop is under way — no batch starts (see streams.app.WorkerApp)."""
     settings = runtime.settings
     kafka, names = settings.kafka, settings.kafka.topics
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -65,6 +67,8 @@ def register_resolver(
     async def resolve_identities(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.noack_take(settings.sink.batch_max_events, within=settings.sink.batch_max_seconds):  # type: ignore[attr-defined]
             async with lock:
+                if quiesced.is_set():
+                    continue  # unacknowledged: read again after the rebalance or the restart
                 for event in events:
                     streams_by_event[id(event)] = stream
                 batch = resolve_batch(
