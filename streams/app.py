@@ -36,7 +36,7 @@ from streams.dashboard_views import register_dashboard
 from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
-from streams.fetch_control import pause_fetching, resume_fetching
+from streams.fetch_control import pause_fetching, resume_fetching, seek_fetching
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
@@ -333,7 +333,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def _seek_back(tp: TP, offset: int) -> None:
         await asyncio.sleep(1.0)
-        await app.consumer.seek(tp, offset)
+        await seek_fetching(app.consumer, tp, offset)
         app.consumer.resume_partitions([tp])
 
     async def regulate_flow() -> None:

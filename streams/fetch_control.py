@@ -34,3 +34,16 @@ async def resume_fetching(consumer: Any, tps: Iterable[Any]) -> None:
     parts = [tp for tp in parts if tp in assigned]  # a revoked partition is no longer the client's
     if parts:
         await thread.call_thread(lambda: client.resume(*parts))
+
+
+async def seek_fetching(consumer: Any, tp: Any, offset: int) -> None:
+    """Move the client's position of ``tp`` to ``offset``, on the client's thread.
+
+    faust's ``Consumer.seek`` calls the client from the event loop's thread; the client then
+    wakes its fetcher through a future of its own thread's loop, which a foreign thread
+    cannot wake — the partition may never be fetched again. The read offset faust keeps
+    (below it, it drops records) moves back with it.
+    """
+    thread, client, parts = _client_parts(consumer, [tp])
+    await thread.call_thread(lambda: client.seek(parts[0], offset))
+    consumer._read_offset[tp] = offset
