@@ -134,7 +134,7 @@ def process_message(
     if not applied:
         return Outcome("duplicate", uscc=decoded.uscc, state=new_state)
     rules = rules or DEFAULT_RULES
-    findings = evaluate(state, new_state, rules)
+    findings = evaluate(state, new_state, rules, decoded)
     if models is not None:
         findings += _model_findings(decoded, state, new_state, models)
     ctx = AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version)
