@@ -10,6 +10,9 @@ detector (invoice summaries) and the peer-divergence detector; then the alert li
 then the scorer, which learns from the new state. Invoice summaries (most of the traffic)
 update the state and the series detector but are not re-scored: scores move with filings
 and register changes.
+
+The ``enterprise_snapshot`` row (the latest state) is not built here: the batch builds it
+once per enterprise from the state it ends with (:func:`streams.batch.process_batch`).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from sinks.rows import (
     event_row,
     list_change_row,
     score_row,
-    snapshot_row,
 )
 from streams.state_update import apply_event
 
@@ -146,7 +148,6 @@ def process_message(
         changes = list_changes(state, score, decoded.event_id)
     rows: list[tuple[str, Row]] = [
         ("events", event_row(decoded, msg.topic, msg.partition, msg.offset, msg.value or b"", now)),
-        ("enterprise_snapshot", snapshot_row(new_state)),
     ]
     if score is not None:
         rows.append(("scores", score_row(score, new_state.applied)))
