@@ -11,6 +11,7 @@ that has a VAT filing.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import statistics
@@ -226,11 +227,12 @@ def tax_collapse(before: EnterpriseState | None, after: EnterpriseState, cfg: Ru
 def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
     """Zero-revenue filings, a skeleton staff and no invoices: a shell that only files."""
     rule = cfg.zombie
-    revenue = _filed(after.monthly.revenue)[-rule.months :]
-    heads = _filed(after.monthly.headcount)
-    if len(revenue) < rule.months or not heads or len(_filed(after.monthly.revenue)) < 3:
+    filed = _filed(after.monthly.revenue)
+    revenue = filed[-rule.months :]
+    if len(revenue) < rule.months or len(filed) < 3 or any(v > rule.max_revenue for _, v in revenue):
         return _off("zombie", after)
-    if any(v > rule.max_revenue for _, v in revenue) or heads[-1][1] > rule.max_headcount:
+    heads = _filed(after.monthly.headcount)
+    if not heads or heads[-1][1] > rule.max_headcount:
         return _off("zombie", after)
     inv = after.invoices
     if inv.start is not None and after.business_at is not None:
@@ -354,11 +356,12 @@ def _daily(after: EnterpriseState) -> tuple[list[int], list[int], date] | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _holiday_ordinals(ranges: tuple[tuple[str, str], ...]) -> frozenset[int]:
+def _holiday_ordinals(ranges: tuple[tuple[str, str], ...]) -> tuple[frozenset[int], tuple[int, ...]]:
+    """The holidays' day ordinals, as a set and sorted."""
     days: set[int] = set()
     for first, last in ranges:
         days.update(range(date.fromisoformat(first).toordinal(), date.fromisoformat(last).toordinal() + 1))
-    return frozenset(days)
+    return frozenset(days), tuple(sorted(days))
 
 
 def _poisson_tail(observed: int, mean: float, upper: bool) -> float:
@@ -386,12 +389,13 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
     if series is None:
         return _off(kind, after)
     counts, amounts, start = series
-    off = _holiday_ordinals(tuple(rule.holidays))
+    off, ordered = _holiday_ordinals(tuple(rule.holidays))
     first = start.toordinal()
     split = max(0, len(counts) - rule.window_days)
     recent: Sequence[int]
     history: Sequence[int]
-    if off.isdisjoint(range(first, first + len(counts))):  # no holiday in the series: plain slices
+    if bisect.bisect_left(ordered, first) == bisect.bisect_left(ordered, first + len(counts)):
+        # no holiday in the series: plain slices
         recent, history = range(split, len(counts)), range(split)
         history_counts, history_amounts = sum(counts[:split]), sum(amounts[:split])
         seen_count, seen_amount = sum(counts[split:]), sum(amounts[split:])

@@ -139,8 +139,9 @@ def process_message(
     findings = evaluate(state, new_state, rules, decoded)
     if models is not None:
         findings += _model_findings(decoded, state, new_state, models)
-    ctx = AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version)
-    alerts = transition(new_state, findings, ctx)
+    alerts: list[Alert] = []
+    if findings:  # most events find nothing, and an empty transition changes nothing
+        alerts = transition(new_state, findings, AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version))
     score = None
     changes: list[ListChange] = []
     if models is not None and not isinstance(decoded, InvoiceSummary):
