@@ -5,6 +5,9 @@ Invariant: consumed = applied + duplicates + dead_lettered.
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 OUTCOMES = ("applied", "duplicate", "dead_letter")
@@ -46,11 +49,16 @@ class WorkerMetrics:
         )
         self._counts = {"consumed": 0, "applied": 0, "duplicate": 0, "dead_letter": 0}
 
-    def count(self, topic: str, outcome: str) -> None:
-        self.consumed.labels(topic).inc()
-        self.outcomes.labels(outcome).inc()
-        self._counts["consumed"] += 1
-        self._counts[outcome] += 1
+    def count(self, topic: str, outcome: str, n: int = 1) -> None:
+        self.consumed.labels(topic).inc(n)
+        self.outcomes.labels(outcome).inc(n)
+        self._counts["consumed"] += n
+        self._counts[outcome] += n
+
+    def count_all(self, counted: Iterable[tuple[str, str]]) -> None:
+        """Count a batch's ``(topic, outcome)`` pairs: one increment per distinct pair."""
+        for (topic, outcome), n in collections.Counter(counted).items():
+            self.count(topic, outcome, n)
 
     def counts(self) -> dict[str, int]:
         return dict(self._counts)
