@@ -7,7 +7,9 @@ each with its own consumer group:
 1. a Faust agent that only counts events (``bench.faust_baselines count``);
 2. a naive Faust agent that updates a table once per event (``… naive``);
 3. the entbrain worker with its default settings (validate → state → rules, detectors →
-   scores → outputs → ClickHouse, the commit protocol every batch);
+   scores → outputs → ClickHouse, the commit protocol every batch, the online models
+   pickled every batch); ``--checkpoint-seconds S`` runs it once more with the models
+   saved every S seconds, to show what the per-batch checkpoint costs;
 4. (``--profile``) the worker again under py-spy, its samples summed by component
    (:mod:`bench.profile_summary`).
 
@@ -263,7 +265,10 @@ def run_latency(config: SimulationConfig, rate: float, partitions: int, bootstra
             "max_s": round(max(latencies), 3) if latencies else None}  # fmt: skip
 
 
-def run(config: SimulationConfig, partitions: int, rate: float, profile: bool, latency: bool) -> dict[str, Any]:
+def run(
+    config: SimulationConfig, partitions: int, rate: float, profile: bool, latency: bool,
+    checkpoint_seconds: float | None = None,
+) -> dict[str, Any]:
     from config import Settings
     from streams import broker
     from streams.kafka_admin import ensure_topics
@@ -288,6 +293,12 @@ def run(config: SimulationConfig, partitions: int, rate: float, profile: bool, l
         worker_rate = figures["worker"]["events_per_s"]
         figures["worker_vs_count_only"] = round(worker_rate / figures["count_only"]["events_per_s"], 3)
         figures["worker_vs_naive"] = round(worker_rate / figures["naive_table"]["events_per_s"], 3)
+        if checkpoint_seconds is not None:  # what pickling the models every batch costs
+            spaced = {**_fresh_group(env, tmp, "spaced"), "ENTBRAIN_WORKER__CHECKPOINT_SECONDS": str(checkpoint_seconds)}
+            figures["worker_spaced_checkpoints"] = {
+                **run_worker(spaced, events, tmp, f"entbrain worker, models saved every {checkpoint_seconds:g} s"),
+                "checkpoint_seconds": checkpoint_seconds,
+            }
         if profile:
             raw = tmp / "worker.pyspy.txt"
             run_worker(_fresh_group(env, tmp, "profiled"), events, tmp, "entbrain worker under py-spy", raw)
@@ -315,6 +326,11 @@ def render(figures: dict[str, Any]) -> None:
         table.add_row(name, f"{row['events_per_s']:,.0f}", f"{row['seconds']:.1f}",
                       f"{figures[ratio]:.2f}" if ratio else "", target)  # fmt: skip
     console.print(table)
+    if "worker_spaced_checkpoints" in figures:
+        spaced = figures["worker_spaced_checkpoints"]
+        console.print(f"with the models saved every {spaced['checkpoint_seconds']:g} s instead of every batch: "
+                      f"{spaced['events_per_s']:,.0f} events/s "
+                      f"({spaced['events_per_s'] / figures['worker']['events_per_s']:.2f}× the default)")  # fmt: skip
     memory = figures["state_memory"]
     console.print(f"state per enterprise in memory: median {memory['median_bytes']:,.0f} B, p95 "
                   f"{memory['p95_bytes']:,.0f} B (target ≤ {TARGET_STATE_BYTES:,}); {memory['enterprises']} enterprises")  # fmt: skip
@@ -339,10 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2000.0, help="events/s produced in the latency run")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the py-spy run")
     parser.add_argument("--no-latency", dest="latency", action="store_false", help="skip the latency run")
+    parser.add_argument("--checkpoint-seconds", type=float, default=None,
+                        help="also run the worker with its models saved every S seconds (default: every batch)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed)
-    figures = run(config, args.partitions, args.rate, args.profile, args.latency)
+    figures = run(config, args.partitions, args.rate, args.profile, args.latency, args.checkpoint_seconds)
     render(figures)
     if args.json:
         args.json.write_text(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
