@@ -13,7 +13,9 @@ each with its own consumer group:
 4. (``--profile``) the worker again under py-spy, its samples summed by component
    (:mod:`bench.profile_summary`).
 
-Rates are events over the span between the first and the last event each one saw. Then the
+Rates are events over the span between the first and the last event each one saw; beside
+them, the CPU time each process used over that span per event (all its threads), whose
+ratios depend less on whatever else the machine runs. Then the
 memory per enterprise (the worker's table holds each state as its JSON bytes: key and
 value as Python objects, from the changelog's latest values), and the latency: a fresh
 worker on fresh topics while the park is produced at a steady ``--rate``; each alert on
@@ -124,7 +126,14 @@ def run_baseline(kind: str, env: dict[str, str], events: int, tmp: Path, timeout
         _stop(proc)
     figures = orjson.loads(result.read_bytes())
     span = figures["last"] - figures["first"]
-    return {"events": events, "seconds": round(span, 2), "events_per_s": round((events - 1) / span, 1)}
+    return {"events": events, "seconds": round(span, 2), "events_per_s": round((events - 1) / span, 1),
+            "cpu_us_per_event": round(figures["cpu_seconds"] / (events - 1) * 1e6, 1)}  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (every thread), from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -156,14 +165,14 @@ def run_worker(env: dict[str, str], events: int, tmp: Path, label: str, profile:
                  "raw", "--rate", "200", "--output", str(profile), "--nonblocking"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        first: tuple[float, int] | None = None
+        first: tuple[float, int, float] | None = None
         with _progress() as progress:
             task = progress.add_task(label, total=events)
             while True:
                 done = worker.counts()["consumed"]
-                now = time.monotonic()
+                now, cpu = time.monotonic(), cpu_seconds(worker.proc.pid)
                 if first is None and done > 0:
-                    first = (now, done)
+                    first = (now, done, cpu)
                 progress.update(task, completed=done)
                 if done >= events:
                     break
@@ -171,7 +180,8 @@ def run_worker(env: dict[str, str], events: int, tmp: Path, label: str, profile:
         assert first is not None
         span = now - first[0]
         figures = {"events": events, "seconds": round(span, 2),
-                   "events_per_s": round((events - first[1]) / span, 1) if span > 0 else None}  # fmt: skip
+                   "events_per_s": round((events - first[1]) / span, 1) if span > 0 else None,
+                   "cpu_us_per_event": round((cpu - first[2]) / max(1, events - first[1]) * 1e6, 1)}  # fmt: skip
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             spy.wait(60)
@@ -293,6 +303,9 @@ def run(
         worker_rate = figures["worker"]["events_per_s"]
         figures["worker_vs_count_only"] = round(worker_rate / figures["count_only"]["events_per_s"], 3)
         figures["worker_vs_naive"] = round(worker_rate / figures["naive_table"]["events_per_s"], 3)
+        worker_cpu = figures["worker"]["cpu_us_per_event"]  # on a shared machine: less sensitive to other load
+        figures["cpu_worker_vs_count_only"] = round(figures["count_only"]["cpu_us_per_event"] / worker_cpu, 3)
+        figures["cpu_worker_vs_naive"] = round(figures["naive_table"]["cpu_us_per_event"] / worker_cpu, 3)
         if checkpoint_seconds is not None:  # what pickling the models every batch costs
             spaced = {**_fresh_group(env, tmp, "spaced"), "ENTBRAIN_WORKER__CHECKPOINT_SECONDS": str(checkpoint_seconds)}
             figures["worker_spaced_checkpoints"] = {
@@ -314,7 +327,7 @@ def run(
 
 
 def render(figures: dict[str, Any]) -> None:
-    table = Table("agent", "events/s", "seconds", "worker ÷ this", "target",
+    table = Table("agent", "events/s", "seconds", "worker ÷ this", "CPU µs/event", "by CPU", "target",
                   title=f"throughput: {figures['events']:,} events ({figures['enterprises']} enterprises × "
                         f"{figures['months']} months), {figures['partitions']} partitions")  # fmt: skip
     for key, name, ratio, target in (
@@ -324,7 +337,8 @@ def render(figures: dict[str, Any]) -> None:
     ):
         row = figures[key]
         table.add_row(name, f"{row['events_per_s']:,.0f}", f"{row['seconds']:.1f}",
-                      f"{figures[ratio]:.2f}" if ratio else "", target)  # fmt: skip
+                      f"{figures[ratio]:.2f}" if ratio else "", f"{row['cpu_us_per_event']:,.0f}",
+                      f"{figures['cpu_' + ratio]:.2f}" if ratio else "", target)  # fmt: skip
     console.print(table)
     if "worker_spaced_checkpoints" in figures:
         spaced = figures["worker_spaced_checkpoints"]
