@@ -49,7 +49,7 @@ from rich.table import Table
 from bench.profile_summary import shares, summarize
 from simulator import SimulationConfig, simulate
 
-console = Console()
+console = Console(width=110)
 TARGET_VS_COUNT = 0.5
 TARGET_VS_NAIVE = 1.2
 TARGET_P99_SECONDS = 0.25
@@ -331,8 +331,8 @@ def render(figures: dict[str, Any]) -> None:
                   title=f"throughput: {figures['events']:,} events ({figures['enterprises']} enterprises × "
                         f"{figures['months']} months), {figures['partitions']} partitions")  # fmt: skip
     for key, name, ratio, target in (
-        ("count_only", "Faust agent, count only", "worker_vs_count_only", f"≥ {TARGET_VS_COUNT}"),
-        ("naive_table", "Faust agent, table update per event", "worker_vs_naive", f"≥ {TARGET_VS_NAIVE}"),
+        ("count_only", "Faust, count only", "worker_vs_count_only", f"≥ {TARGET_VS_COUNT}"),
+        ("naive_table", "Faust, table update per event", "worker_vs_naive", f"≥ {TARGET_VS_NAIVE}"),
         ("worker", "entbrain worker", None, ""),
     ):
         row = figures[key]
