@@ -26,6 +26,7 @@ timestamp), to the moment that record was handed to the producer.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -169,7 +170,10 @@ def run_worker(env: dict[str, str], events: int, tmp: Path, label: str, profile:
         with _progress() as progress:
             task = progress.add_task(label, total=events)
             while True:
-                done = worker.counts()["consumed"]
+                try:
+                    done = worker.counts()["consumed"]
+                except OSError:  # a batch can keep the worker's web server from answering in time
+                    continue
                 now, cpu = time.monotonic(), cpu_seconds(worker.proc.pid)
                 if first is None and done > 0:
                     first = (now, done, cpu)
@@ -256,9 +260,12 @@ def run_latency(config: SimulationConfig, rate: float, partitions: int, bootstra
                              label=f"producing at {rate:,.0f}/s")  # fmt: skip
         with _progress() as progress:
             task = progress.add_task("worker catching up", total=report.produced)
-            while (done := worker.counts()["consumed"]) < report.produced:
+            done = 0
+            while done < report.produced:
                 progress.update(task, completed=done)
                 time.sleep(0.2)
+                with contextlib.suppress(OSError):  # a busy worker may answer late
+                    done = worker.counts()["consumed"]
         time.sleep(2.0)
     finally:
         worker.stop()
