@@ -2,6 +2,11 @@
 
 chDB holds its data directory for one process, and its client is not safe to share between
 threads without care, so :class:`Database` serializes every call with a lock.
+
+An insert names its columns; clickhouse-connect then asks the table for their types
+(``DESCRIBE TABLE``, a query of its own) unless it is given an insert context that knows
+them, so :meth:`Database.insert_columns` keeps one context per table and column list
+(the schema only changes in migrations, before the worker starts).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.insert import InsertContext
 
 from config import ClickHouseSettings
 
@@ -42,6 +48,7 @@ class Database:
         self.name = settings.database
         self._client = client or connect(settings)
         self._lock = threading.Lock()
+        self._inserts: dict[tuple[str, tuple[str, ...]], InsertContext] = {}
         if create:
             self._client.command(f"CREATE DATABASE IF NOT EXISTS {self.name}")
         self._client.database = self.name
@@ -59,10 +66,19 @@ class Database:
             return list(result.column_names), [tuple(r) for r in result.result_rows]
 
     def insert_columns(self, table: str, columns: Sequence[Sequence[Any]], names: Sequence[str]) -> None:
+        key = (table, tuple(names))
         with self._lock:
-            self._client.insert(
-                f"{self.name}.{table}", [list(c) for c in columns], column_names=list(names), column_oriented=True
-            )
+            context = self._inserts.get(key)
+            if context is None:
+                context = self._client.create_insert_context(
+                    f"{self.name}.{table}", column_names=list(names), column_oriented=True
+                )
+            context.data = [list(c) for c in columns]
+            try:
+                self._client.insert(context=context)
+            finally:
+                context.data = None  # keep no rows alive between inserts
+            self._inserts[key] = context  # only once an insert through it succeeded
 
     def close(self) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ def event_row(
         "kind": event.kind,
         "record": record,
         "occurred_at": event.occurred_at,
-        "business_month": date.fromisoformat(business_month(event) + "-01"),
+        "business_month": _month_start(event),
         "source": event.source,
         "schema_version": event.schema_version,
         "topic": topic,
@@ -43,6 +43,18 @@ def event_row(
         "ingested_at": ingested_at,
         "identified_by": event.resolved_from.partition(":")[0] if event.resolved_from else "",
     }
+
+
+def _month_start(event: Event) -> date:
+    """The first day of the event's business month (:func:`schemas.business_month`).
+
+    >>> from schemas import InvoiceSummary
+    >>> _month_start(InvoiceSummary.model_construct(date=date(2026, 3, 17)))
+    datetime.date(2026, 3, 1)
+    """
+    if isinstance(event, InvoiceSummary):  # most events: no formatting and parsing back
+        return event.date.replace(day=1)
+    return date.fromisoformat(business_month(event) + "-01")
 
 
 def dead_letter_row(letter: DeadLetter) -> Row:

@@ -290,8 +290,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         )  # fmt: skip
         observer.start(records, batch)
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)
-        for topic, outcome in batch.counted:
-            runtime.metrics.count(topic, outcome)
+        runtime.metrics.count_all(batch.counted)
         for lifecycle in batch.alert_states:
             runtime.metrics.alerts.labels(lifecycle).inc()
 

@@ -2,7 +2,8 @@
 
 :func:`process_batch` reads each enterprise's state once (from the table, or from earlier
 in the same batch), runs :func:`streams.pipeline.process_message` on every record in the
-order the aligner released them, adds the rows to the sink and collects the output
+order the aligner released them, adds the rows to the sink (one ``enterprise_snapshot``
+row per enterprise, from the state it ends the batch with) and collects the output
 messages and the states to write. It decides nothing itself and has no side effect but
 ``sink.add``, so a crash anywhere before the commit leaves nothing behind.
 """
@@ -19,7 +20,7 @@ from config.rules import RuleConfig
 from detectors.models import OnlineModels
 from schemas import EnterpriseState
 from sinks import ClickHouseSink
-from sinks.rows import Row
+from sinks.rows import snapshot_row
 from streams.commit import BatchOutputs
 from streams.pipeline import RawMessage, process_message
 
@@ -60,7 +61,7 @@ def process_batch(
     batch = ProcessedBatch()
     out = batch.outputs
     touched: dict[str, EnterpriseState] = {}
-    snapshots: dict[str, Row] = {}
+    changed: dict[str, None] = {}  # enterprises with an applied event, in the order first applied
     keep_ids = settings.worker.recent_event_ids
     for msg, event in records:
         out.events.append(event)
@@ -94,12 +95,13 @@ def process_batch(
             batch.alert_values.append(value)
             batch.alert_states.append(alert.state.value)
             out.messages.append((topics.alerts, alert.uscc.encode(), value))
+        if outcome.status == "applied" and outcome.uscc is not None:
+            changed[outcome.uscc] = None
         for table, row in outcome.rows:
-            if table == "enterprise_snapshot":
-                snapshots[row["uscc"]] = row
-            else:
-                sink.add(table, row)
-    for row in snapshots.values():
-        sink.add("enterprise_snapshot", row)
+            sink.add(table, row)
+    # The latest state of each enterprise, once: a duplicate after the last applied event
+    # changes nothing a snapshot row holds.
+    for uscc in changed:
+        sink.add("enterprise_snapshot", snapshot_row(touched[uscc]))
     out.states = {uscc.encode(): state.model_dump_json().encode() for uscc, state in touched.items()}
     return batch

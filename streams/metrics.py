@@ -10,6 +10,9 @@ With these counters: consumed − resolved − released = applied + duplicate + 
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 OUTCOMES = ("applied", "duplicate", "dead_letter", "forwarded")
@@ -60,11 +63,16 @@ class WorkerMetrics:
         )  # fmt: skip
         self._counts = dict.fromkeys(("consumed", *OUTCOMES, *RESOLVER_OUTCOMES), 0)
 
-    def count(self, topic: str, outcome: str) -> None:
-        self.consumed.labels(topic).inc()
-        self.outcomes.labels(outcome).inc()
-        self._counts["consumed"] += 1
-        self._counts[outcome] += 1
+    def count(self, topic: str, outcome: str, n: int = 1) -> None:
+        self.consumed.labels(topic).inc(n)
+        self.outcomes.labels(outcome).inc(n)
+        self._counts["consumed"] += n
+        self._counts[outcome] += n
+
+    def count_all(self, counted: Iterable[tuple[str, str]]) -> None:
+        """Count a batch's ``(topic, outcome)`` pairs: one increment per distinct pair."""
+        for (topic, outcome), n in collections.Counter(counted).items():
+            self.count(topic, outcome, n)
 
     def resolver(self, outcome: str) -> None:
         self.resolver_outcomes.labels(outcome).inc()

@@ -10,6 +10,9 @@ detector (invoice summaries) and the peer-divergence detector; then the alert li
 then the scorer, which learns from the new state. Invoice summaries (most of the traffic)
 update the state and the series detector but are not re-scored: scores move with filings
 and register changes.
+
+The ``enterprise_snapshot`` row (the latest state) is not built here: the batch builds it
+once per enterprise from the state it ends with (:func:`streams.batch.process_batch`).
 """
 
 from __future__ import annotations
@@ -50,7 +53,6 @@ from sinks.rows import (
     event_row,
     list_change_row,
     score_row,
-    snapshot_row,
 )
 from streams.state_update import apply_event
 
@@ -145,11 +147,12 @@ def process_message(
     if not applied:
         return Outcome("duplicate", uscc=decoded.uscc, state=new_state)
     rules = rules or DEFAULT_RULES
-    findings = evaluate(state, new_state, rules)
+    findings = evaluate(state, new_state, rules, decoded)
     if models is not None:
         findings += _model_findings(decoded, state, new_state, models)
-    ctx = AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version)
-    alerts = transition(new_state, findings, ctx)
+    alerts: list[Alert] = []
+    if findings:  # most events find nothing, and an empty transition changes nothing
+        alerts = transition(new_state, findings, AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version))
     score = None
     changes: list[ListChange] = []
     if models is not None and not isinstance(decoded, InvoiceSummary):
@@ -157,7 +160,6 @@ def process_message(
         changes = list_changes(state, score, decoded.event_id)
     rows: list[tuple[str, Row]] = [
         ("events", event_row(decoded, msg.topic, msg.partition, msg.offset, msg.value or b"", now)),
-        ("enterprise_snapshot", snapshot_row(new_state)),
     ]
     if score is not None:
         rows.append(("scores", score_row(score, new_state.applied)))

@@ -101,13 +101,13 @@ def test_a_second_exit_is_a_new_episode_with_a_new_alert_id() -> None:
     assert len(firing) == 2 and firing[0].alert_id != firing[1].alert_id
 
 
-def test_every_applied_event_yields_event_and_snapshot_rows_and_filings_a_score() -> None:
+def test_every_applied_event_yields_an_event_row_and_filings_a_score() -> None:
     models = OnlineModels()
     state, _ = run([encode(registration(USCC, "r1"))])
     filing = process_message(msg(encode(vat(USCC, "t1", "2026-03")), offset=1), state, NOW, models=models)
-    assert sorted(t for t, _ in filing.rows) == ["enterprise_snapshot", "events", "scores"]
+    assert sorted(t for t, _ in filing.rows) == ["events", "scores"]  # the snapshot is built per batch
     assert filing.score is not None and filing.state is not None and filing.state.scores is not None
     assert filing.score.model_version and 0 <= filing.score.composite <= 100
     daily = process_message(msg(encode(invoice(USCC, "i1", "2026-03-05")), offset=2), filing.state, NOW, models=models)
-    assert sorted(t for t, _ in daily.rows) == ["enterprise_snapshot", "events"]  # invoices are not re-scored
+    assert sorted(t for t, _ in daily.rows) == ["events"]  # invoices are not re-scored
     assert daily.score is None
