@@ -172,7 +172,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         settings.worker.align_settle_seconds,
     )  # fmt: skip
     continuity = OffsetContinuity()
-    flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full
+    flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full (paused in the client)
+    seeking: set[TP] = set()  # partitions paused (in faust) until a skipped range is read again
     rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
     lock = asyncio.Lock()
     streams_by_event: dict[int, Any] = {}
@@ -254,6 +255,32 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     app.quiesce = _quiesce  # type: ignore[attr-defined]
 
+    def describe_partition(tp: TP) -> str:
+        """What the consumer knows of ``tp`` (for the log when the merge gave up waiting for it)."""
+        consumer = app.consumer
+        return (f"(next expected {continuity.expected.get((tp.topic, tp.partition))}, "
+                f"committed {consumer._committed_offset.get(tp)}, "  # type: ignore[attr-defined]
+                f"read {consumer._read_offset.get(tp)}, high {consumer.highwater(tp)}, "  # type: ignore[attr-defined]
+                f"active {tp in consumer._get_active_partitions()}, "  # type: ignore[attr-defined]
+                f"paused {tp in getattr(consumer, '_paused_partitions', ())})")  # fmt: skip
+
+    def reseek_silent(silent: list[tuple[str, int]]) -> None:
+        """Seek a partition that kept records on the broker but delivered none to its next offset.
+
+        Seen after a crash and restart, rarely: the consumer knows the partition's end, the
+        partition is active and not paused, and yet nothing of it is fetched (the cause is not
+        found yet). A seek on the Kafka client's thread makes it fetch again; logged above and
+        counted in ``entbrain_silent_partition_seeks_total``.
+        """
+        for topic, partition in silent:
+            tp = TP(topic, partition)
+            offset = continuity.expected.get((topic, partition), app.consumer._committed_offset.get(tp))  # type: ignore[attr-defined]
+            if offset is None or tp in seeking:
+                continue
+            runtime.metrics.silent_seeks.inc()
+            rereads[:] = [f for f in rereads if not f.done()]
+            rereads.append(asyncio.ensure_future(seek_fetching(app.consumer, tp, offset)))
+
     async def drain() -> None:
         """Release what the aligner lets go, process it and commit it (one batch at a time)."""
         async with lock:
@@ -263,11 +290,13 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             unaligned = (aligner.idled, aligner.forced)
             released = aligner.release(caught_up, loop.time())
             if (aligner.idled, aligner.forced) != unaligned:
-                silent = ", ".join(f"{t}[{p}]" for t, p in aligner.silent)
+                silent = ", ".join(f"{t}[{p}] {describe_partition(TP(t, p))}" for t, p in aligner.silent)
                 log.warning("released records without full alignment: %d times after waiting %.0fs for a "
                             "partition with records still to fetch (%s), %d records past the held limit (totals)",
                             aligner.idled, settings.worker.align_max_idle_seconds, silent or "-",
                             aligner.forced)  # fmt: skip
+                lagging = [tp for tp in aligner.empty() if not caught_up(*tp, aligner.next_offset.get(tp, -1))]
+                reseek_silent(sorted(set(aligner.silent) | set(lagging)))
                 aligner.silent.clear()
             runtime.metrics.held.set(aligner.held)
             runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
@@ -327,6 +356,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         # a record below its read position) before the seek moves that position back.
         tp = TP(message.topic, message.partition)  # faust's TP: its consumer keeps no other kind
         app.consumer.pause_partitions([tp])
+        seeking.add(tp)
         rereads[:] = [f for f in rereads if not f.done()]
         rereads.append(asyncio.ensure_future(_seek_back(tp, expected)))
 
@@ -334,6 +364,26 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         await asyncio.sleep(1.0)
         await seek_fetching(app.consumer, tp, offset)
         app.consumer.resume_partitions([tp])
+        seeking.discard(tp)
+
+    def resume_orphaned_pauses() -> None:
+        """Input partitions faust left paused once no rebalance or recovery is under way.
+
+        faust pauses the input partitions while a rebalance recovers the tables, and its
+        recovery resumes them only if no newer rebalance began meanwhile ("Recovery
+        rebalancing again"); when that newer one ends without a recovery of its own, the
+        partitions stay paused for good and nothing of them is processed again.
+        """
+        consumer = app.consumer
+        if app.rebalancing or getattr(app, "in_recovery", False) or not consumer.flow_active:  # type: ignore[attr-defined]
+            return
+        paused: set[TP] = getattr(consumer, "_paused_partitions", set())
+        orphans = {tp for tp in paused if tp.topic in topics.inputs() and tp not in seeking}
+        if orphans:
+            log.warning("input partitions left paused by faust after a rebalance: %s; resuming them",
+                        ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in orphans)))  # fmt: skip
+            runtime.metrics.orphaned_pauses.inc(len(orphans))
+            consumer.resume_partitions(orphans)
 
     async def regulate_flow() -> None:
         """Back-pressure per partition: pause fetching a partition whose queue is full.
@@ -368,6 +418,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """In the background: a slow answer must never hold up a batch."""
         while True:
             await asyncio.sleep(1.0)
+            resume_orphaned_pauses()
             if aligner.held:
                 await refresh_log_ends()
 
@@ -391,6 +442,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         mine = {tp.partition for tp in revoked if tp.topic in topics.inputs()}
         async with lock:
             continuity.forget(mine, topics.inputs())
+            seeking.difference_update({tp for tp in seeking if tp.partition in mine})
             flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
             for record in aligner.forget(mine):
                 streams_by_event.pop(id(record.item), None)

@@ -50,6 +50,14 @@ class WorkerMetrics:
             "entbrain_input_partitions_paused", "Input partitions not fetched while their aligner queue is full",
             registry=self.registry,
         )
+        self.silent_seeks = Counter(
+            "entbrain_silent_partition_seeks", "Input partitions with records to fetch that delivered none "
+            "for the alignment's max idle time, seeked to their next offset", registry=self.registry,
+        )
+        self.orphaned_pauses = Counter(
+            "entbrain_orphaned_pauses", "Input partitions faust left paused after a rebalance, resumed",
+            registry=self.registry,
+        )
         self.offset_gaps = Counter(
             "entbrain_offset_gaps", "Input records skipped by the consumer and read again", registry=self.registry
         )
