@@ -41,6 +41,7 @@ from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
+from streams.producer_metadata import know_changelogs
 from streams.resolver_agent import register_resolver
 from streams.views import register_views
 
@@ -310,6 +311,11 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             aligner.extend_waits(runtime.last_progress - started)
             runtime.metrics.batch_seconds.set(runtime.last_progress - started)
 
+    async def _know_changelogs() -> None:
+        fetched = await know_changelogs(app)
+        if fetched:
+            log.info("the producer fetched the partitions of %s before writing states", ", ".join(fetched))
+
     async def _run_batch(records: list[Record]) -> None:
         runtime.batches += 1
         runtime.models_ahead = True
@@ -318,6 +324,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
         )  # fmt: skip
         observer.start(records, batch)
+        await _know_changelogs()
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)
         runtime.metrics.count_all(batch.counted)
         for lifecycle in batch.alert_states:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from streams.commit import CommitPorts, Failpoint, commit_batch
+from streams.producer_metadata import know_changelogs
 from streams.resolver import ResolverTopics, resolve_batch
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def register_resolver(
                 )  # fmt: skip
                 if batch.malformed:
                     log.warning("resolver skipped %d records it could not read", batch.malformed)
+                await know_changelogs(app)
                 await commit_batch(batch.outputs, ports, Failpoint(), 0)
                 for outcome in batch.outcomes:
                     runtime.metrics.resolver(outcome)
