@@ -47,3 +47,28 @@ async def seek_fetching(consumer: Any, tp: Any, offset: int) -> None:
     thread, client, parts = _client_parts(consumer, [tp])
     await thread.call_thread(lambda: client.seek(parts[0], offset))
     consumer._read_offset[tp] = offset
+
+
+def client_view(consumer: Any, tp: Any) -> str:
+    """What the Kafka client itself holds for ``tp``: its position, pause and buffered fetch (for logs).
+
+    Read from the event loop's thread without a lock: good enough to explain a stall, not to act on.
+    """
+    try:
+        thread = consumer._thread
+        client = thread._ensure_consumer()
+        part = TopicPartition(tp.topic, tp.partition)
+        assignment = (
+            client._subscription.subscription.assignment if client._subscription.subscription else None
+        )
+        if assignment is None or part not in assignment.tps:
+            return "client: not assigned"
+        state = assignment.state_value(part)
+        position = state.position if state.has_valid_position else None
+        fetcher = client._fetcher
+        buffered = fetcher._records.get(part) if fetcher is not None else None
+        return (f"client: position {position}, paused {state.paused}, awaiting reset {state.awaiting_reset}, "
+                f"buffered {type(buffered).__name__ if buffered is not None else None}, "
+                f"fetches in flight {len(fetcher._in_flight) if fetcher is not None else 0}")  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - a log line must not fail the caller
+        return f"client: unreadable ({type(exc).__name__})"

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
@@ -124,6 +125,31 @@ class WorkerProcess:
         req = urllib.request.Request(f"{self.settings.web.base_url}{path}", headers=self._headers())  # noqa: S310
         with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
             return orjson.loads(resp.read())
+
+    def call(self, method: str, path: str, token: str, body: Any = None, timeout: float = 120.0) -> tuple[int, Any]:
+        """One API request with ``token``: the status and the JSON answer (errors included)."""
+        req = urllib.request.Request(  # noqa: S310
+            f"{self.settings.web.base_url}{path}", method=method, headers={"Authorization": f"Bearer {token}"},
+            data=orjson.dumps(body) if body is not None else None,
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+                return resp.status, orjson.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, orjson.loads(exc.read())
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one sample of the worker's ``/metrics`` (0 when it has none yet)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        req = urllib.request.Request(f"{self.settings.web.base_url}/metrics", headers=self._headers())  # noqa: S310
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+            text = resp.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return float(sample.value)
+        return 0.0
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 180.0, what: str = "condition") -> None:
         """Poll ``predicate`` until it is true; fail naming ``what`` and the counters."""

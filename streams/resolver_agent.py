@@ -83,4 +83,4 @@ def register_resolver(
                 for outcome in batch.outcomes:
                     runtime.metrics.resolver(outcome)
 
-    return entries
+    return resolve_identities

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +11,7 @@ from tests.integration.worker_fixtures import WorkerProcess, isolated_env
 
 
 def call(worker: WorkerProcess, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
-    req = urllib.request.Request(  # noqa: S310
-        f"{worker.settings.web.base_url}{path}", method=method, headers={"Authorization": f"Bearer {token}"},
-        data=orjson.dumps(body) if body is not None else None,
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
-            return resp.status, orjson.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, orjson.loads(exc.read())
+    return worker.call(method, path, token, body, timeout=30)
 
 
 def test_operator_endpoints(tmp_path: Path, kafka_bootstrap: str) -> None:
