@@ -84,11 +84,19 @@ class WorkerApp(faust.App):
     so that wait never ends. Without any wait, a batch in flight would write its states
     after the tables stopped and then commit its offsets: states lost (seen in the restart
     test after a SIGTERM). So the wait is for :attr:`quiesce`: the batch in flight finishes
-    its commit protocol and no new batch starts until partitions are assigned again.
+    its commit protocol and no new batch starts until the tables of the next assignment are
+    recovered (:meth:`on_rebalance_end`; from the start too): a batch run while the changelogs
+    are read would find states not restored yet and derive them from nothing.
     """
 
     quiesce: Callable[[], Awaitable[None]] | None = None
     unfiltered_topics: tuple[str, ...] = ()  # set before the consumer is made: see streams.input_guards
+    tables_ready: Callable[[], None] | None = None  # called once a rebalance's recovery is complete
+
+    def on_rebalance_end(self) -> None:
+        super().on_rebalance_end()
+        if self.tables_ready is not None:
+            self.tables_ready()
 
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()
@@ -258,7 +266,11 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             return
         log_ends.update({tp: int(end) for tp, end in ends.items() if end is not None})
 
-    quiesced = asyncio.Event()  # set from a rebalance or a stop until partitions are assigned
+    # Set from the start, a rebalance or a stop until the tables are recovered (WorkerApp.on_rebalance_end):
+    # a batch that ran while the changelogs are read would find states not restored yet.
+    quiesced = asyncio.Event()
+    quiesced.set()
+    app.tables_ready = quiesced.clear
 
     async def _quiesce() -> None:
         async with lock:  # the batch in flight completes its commit protocol first
@@ -458,7 +470,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             starts.clear()
             starts.update(found)
             aligner.assign({tp.partition for tp in mine})
-            quiesced.clear()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from streams.app import Runtime
 
 log = logging.getLogger(__name__)
+QUIESCED_POLL_SECONDS = 0.05
 
 
 def register_resolver(
@@ -67,9 +68,20 @@ def register_resolver(
     @app.agent(sources, name="identity_resolver_agent")
     async def resolve_identities(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.noack_take(settings.sink.batch_max_events, within=settings.sink.batch_max_seconds):  # type: ignore[attr-defined]
+            await _resolve(stream, events)
+
+    async def _resolve(stream: Any, events: list[Any]) -> None:
+        """Resolve one batch once the tables are ready: held, not dropped, while ``quiesced`` is set.
+
+        faust no longer clears the resolver's queue on a resume (streams.input_guards), so a
+        batch dropped here would not come again; one taken twice is harmless (idempotent).
+        """
+        while True:
+            while quiesced.is_set():
+                await asyncio.sleep(QUIESCED_POLL_SECONDS)
             async with lock:
                 if quiesced.is_set():
-                    continue  # unacknowledged: read again after the rebalance or the restart
+                    continue
                 for event in events:
                     streams_by_event[id(event)] = stream
                 batch = resolve_batch(
@@ -82,5 +94,6 @@ def register_resolver(
                 await commit_batch(batch.outputs, ports, Failpoint(), 0)
                 for outcome in batch.outcomes:
                     runtime.metrics.resolver(outcome)
+                return
 
     return resolve_identities

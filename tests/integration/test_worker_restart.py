@@ -61,5 +61,10 @@ def test_state_continues_after_the_worker_is_stopped_mid_stream(
         assert second.query("SELECT uniqExact(uscc, state_version), count() FROM scores FINAL") == [
             [ENTERPRISES * 24, ENTERPRISES * 24]
         ]
+        # no fetched record was lost on its way to the worker (streams.input_guards): none read again
+        # for a gap, no partition silent with records to fetch, nothing released unaligned for one
+        assert second.metric("entbrain_offset_gaps_total") == 0
+        assert second.metric("entbrain_silent_partition_seeks_total") == 0
+        assert second.metric("entbrain_aligner_unaligned_releases", reason="idle") == 0
     finally:
         second.stop()
