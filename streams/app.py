@@ -191,6 +191,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     )  # fmt: skip
     continuity = OffsetContinuity()
     starts: dict[tuple[str, int], int] = {}  # owned input partitions: where the group starts each (input_guards)
+    resolver_topics = (topics.resolve, topics.identities)
     flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full (paused in the client)
     seeking: set[TP] = set()  # partitions paused (in faust) until a skipped range is read again
     rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
@@ -270,7 +271,32 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     # a batch that ran while the changelogs are read would find states not restored yet.
     quiesced = asyncio.Event()
     quiesced.set()
-    app.tables_ready = quiesced.clear
+    readying: list[asyncio.Future[None]] = []
+    resolver_starts: dict[tuple[str, int], int] = {}  # the resolver's partitions: committed offset or log start
+
+    async def _resume_after_recovery(generation: int) -> None:
+        """Seek every owned input (and resolver) partition to the next record the worker needs, then resume.
+
+        faust drops what it fetched while a rebalance was under way and seeks back only the
+        partitions that have a committed offset above 0: a partition the group never
+        committed would never be fetched again (seen: a whole topic silent after a restart).
+        Seeking each one here, once the tables are recovered, re-reads whatever was dropped;
+        the continuity check ignores what arrives twice.
+        """
+        async with lock:
+            for where, start in [*starts.items(), *resolver_starts.items()]:
+                try:
+                    await seek_fetching(app.consumer, TP(*where), continuity.expected.get(where, start))
+                except Exception as exc:  # noqa: BLE001 - moved on by a newer rebalance: its own recovery seeks it
+                    log.warning("could not seek %s[%d] after the recovery: %s", *where, exc)
+            if app.consumer_generation_id == generation and not app.rebalancing:  # type: ignore[attr-defined]
+                quiesced.clear()
+
+    def _tables_ready() -> None:
+        readying[:] = [f for f in readying if not f.done()]
+        readying.append(asyncio.ensure_future(_resume_after_recovery(app.consumer_generation_id)))  # type: ignore[attr-defined]
+
+    app.tables_ready = _tables_ready
 
     async def _quiesce() -> None:
         async with lock:  # the batch in flight completes its commit protocol first
@@ -297,7 +323,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """
         for topic, partition in silent:
             tp = TP(topic, partition)
-            offset = continuity.expected.get((topic, partition), app.consumer._committed_offset.get(tp))  # type: ignore[attr-defined]
+            offset = continuity.expected.get((topic, partition), starts.get((topic, partition)))
             if offset is None or tp in seeking:
                 continue
             runtime.metrics.silent_seeks.inc()
@@ -466,9 +492,12 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         mine = [tp for tp in assigned if tp.topic in topics.inputs()]
         spare_from_clearing(app.flow_control, [*agent_queues(enterprise_events), *agent_queues(resolver)])
         found = await partition_starts(app.consumer, mine)
+        resolving = await partition_starts(app.consumer, [tp for tp in assigned if tp.topic in resolver_topics])
         async with lock:
             starts.clear()
             starts.update(found)
+            resolver_starts.clear()
+            resolver_starts.update(resolving)
             aligner.assign({tp.partition for tp in mine})
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -477,6 +506,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         async with lock:
             for where in [w for w in starts if w[1] in mine]:
                 del starts[where]
+            for where in [(tp.topic, tp.partition) for tp in revoked]:
+                resolver_starts.pop(where, None)
             continuity.forget(mine, topics.inputs())
             seeking.difference_update({tp for tp in seeking if tp.partition in mine})
             flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
