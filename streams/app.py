@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
 from config import Settings
@@ -42,7 +43,9 @@ from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
 from streams.producer_metadata import know_changelogs
+from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
+from streams.row_writer import RelayedRowsWriter
 from streams.views import register_views
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class Runtime:
     models_ahead: bool = False  # a batch was scored but not yet committed
     last_checkpoint: float = 0.0
     last_progress: float = 0.0
+    relayed_rows: RelayedRowsWriter | None = None  # the holder of chDB: rows other workers relay
 
     async def in_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -103,8 +107,10 @@ def _faust_app(settings: Settings) -> faust.App:
         datadir=str(settings.worker.data_dir / settings.worker.app_id),
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,
+        table_standby_replicas=settings.worker.standby_replicas,
         web_host=settings.web.host,
         web_port=settings.web.port,
+        canonical_url=settings.web.advertised_url,
         web_enabled=True,
         producer_linger=0.005,
         producer_acks=-1,
@@ -126,6 +132,9 @@ def _faust_app(settings: Settings) -> faust.App:
     )
     _serve_only_our_views(app)
     web_errors.install(app.web.web_app)  # type: ignore[attr-defined]
+    if settings.clickhouse.embedded and settings.worker.clickhouse_owner_url:
+        owner = redirect_to_owner(settings.worker.clickhouse_owner_url)
+        app.web.web_app.middlewares.append(owner)  # type: ignore[attr-defined]
     return app
 
 
@@ -185,6 +194,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Nothing of ``topic``/``partition`` is waiting to be fetched."""
         tp = TP(topic, partition)
         consumer = app.consumer
+        if tp not in consumer.assignment():  # moved to another worker; forgotten here once faust says so
+            return False
         known = [h for h in (consumer.highwater(tp), log_ends.get(tp)) if h is not None]
         if not known:
             return False
@@ -214,6 +225,12 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         if stream is not None:
             await stream.ack(event)
 
+    async def _flush_producer() -> None:
+        await app.producer.flush()
+        # The sends of step 2 refresh the producer's metadata, which can drop the changelog
+        # topics again (streams.producer_metadata): know them right before the state writes.
+        await _know_changelogs()
+
     async def _flush_rows() -> int:
         written = int(await runtime.in_db_thread(runtime.sink.flush))
         runtime.metrics.rows.inc(written)
@@ -223,7 +240,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     ports = observer.wrap(CommitPorts(
         flush_rows=_flush_rows,
         send=_send,
-        flush_producer=lambda: app.producer.flush(),
+        flush_producer=_flush_producer,
         write_state=states.__setitem__,
         snapshot_models=_snapshot_models,
         save_models=_save_models,
@@ -369,9 +386,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def _seek_back(tp: TP, offset: int) -> None:
         await asyncio.sleep(1.0)
-        await seek_fetching(app.consumer, tp, offset)
-        app.consumer.resume_partitions([tp])
-        seeking.discard(tp)
+        try:
+            await seek_fetching(app.consumer, tp, offset)
+        except IllegalStateError:  # revoked meanwhile (another worker joined or left): its owner reads it
+            log.info("%s[%d] was revoked before it could be read again", tp.topic, tp.partition)
+        else:
+            app.consumer.resume_partitions([tp])
+        finally:
+            seeking.discard(tp)
 
     def resume_orphaned_pauses() -> None:
         """Input partitions faust left paused once no rebalance or recovery is under way.
