@@ -37,7 +37,7 @@ from streams.dashboard_views import register_dashboard
 from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
-from streams.fetch_control import pause_fetching, resume_fetching, seek_fetching
+from streams.fetch_control import fetch_position, pause_fetching, resume_fetching, seek_fetching
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
@@ -46,6 +46,7 @@ from streams.producer_metadata import know_changelogs
 from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
 from streams.row_writer import RelayedRowsWriter
+from streams.tail_guard import DroppedTail
 from streams.views import register_views
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         settings.worker.align_settle_seconds,
     )  # fmt: skip
     continuity = OffsetContinuity()
+    tails = DroppedTail(settle_seconds=5.0)
     flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full (paused in the client)
     seeking: set[TP] = set()  # partitions paused (in faust) until a skipped range is read again
     rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
@@ -353,8 +355,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         within = settings.sink.batch_max_seconds
         # Acknowledged by hand, in the commit protocol's last step: never in a ``finally``.
         async for events in stream.noack_take(batch_max, within=within):  # type: ignore[attr-defined]
+            assigned = app.consumer.assignment()
             for event in events:
                 message = event.message
+                if quiesced.is_set() or message.tp not in assigned:
+                    # Fetched before a rebalance moved the partition: its owner now reads it from
+                    # the committed offset (or this worker does, once assigned again — never
+                    # accepted here, the jump shows as a gap).
+                    continue
                 verdict = continuity.check(
                     message.topic, message.partition, message.offset,
                     app.consumer._committed_offset.get(message.tp),  # type: ignore[attr-defined]
@@ -442,12 +450,39 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     # Loops rather than faust timers: a timer that runs longer than its interval (a batch
     # takes longer than 0.1 s) logs a warning every time, which says nothing here.
+    async def reread_dropped_tails() -> None:
+        """Seek back a partition whose fetch position stays ahead of what was processed
+        (:mod:`streams.tail_guard`); only between batches and outside a rebalance."""
+        if lock.locked() or quiesced.is_set() or app.rebalancing:
+            return
+        consumer = app.consumer
+        positions: dict[tuple[str, int], tuple[int, int]] = {}
+        for tp in consumer.assignment():
+            if tp.topic not in topics.inputs() or tp in seeking or tp in flow_paused:
+                continue
+            key = (tp.topic, tp.partition)
+            expected = continuity.expected.get(key, consumer._committed_offset.get(tp))  # type: ignore[attr-defined]
+            position = fetch_position(consumer, tp)
+            if expected is not None and position is not None:
+                positions[key] = (expected, position)
+        for topic, partition, offset in tails.observe(positions, asyncio.get_running_loop().time()):
+            tp = TP(topic, partition)
+            log.warning("records %s[%d] %d..%d were fetched but never reached the worker; reading them again",
+                        topic, partition, offset, positions[(topic, partition)][1] - 1)  # fmt: skip
+            runtime.metrics.offset_gaps.inc()
+            try:
+                await seek_fetching(consumer, tp, offset)
+            except IllegalStateError:  # revoked meanwhile
+                continue
+            continuity.expected[(topic, partition)] = offset
+
     @app.task
     async def _read_log_ends() -> None:
         """In the background: a slow answer must never hold up a batch."""
         while True:
             await asyncio.sleep(1.0)
             resume_orphaned_pauses()
+            await reread_dropped_tails()
             if aligner.held:
                 await refresh_log_ends()
 

@@ -47,3 +47,15 @@ async def seek_fetching(consumer: Any, tp: Any, offset: int) -> None:
     thread, client, parts = _client_parts(consumer, [tp])
     await thread.call_thread(lambda: client.seek(parts[0], offset))
     consumer._read_offset[tp] = offset
+
+
+def fetch_position(consumer: Any, tp: Any) -> int | None:
+    """The offset the client will fetch next for ``tp`` (None: not assigned, or not known yet)."""
+    try:
+        subscription = consumer._thread._ensure_consumer()._subscription.subscription
+        state = subscription.assignment.state_value(TopicPartition(tp.topic, tp.partition))
+    except AttributeError:  # no subscription or assignment at this moment
+        return None
+    if state is None or not state.has_valid_position:
+        return None
+    return int(state.position)
