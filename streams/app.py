@@ -37,7 +37,14 @@ from streams.dashboard_views import register_dashboard
 from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
-from streams.fetch_control import fetch_position, pause_fetching, resume_fetching, seek_fetching
+from streams.fetch_control import (
+    commit_positions,
+    fetch_position,
+    group_positions,
+    pause_fetching,
+    resume_fetching,
+    seek_fetching,
+)
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.ops_views import register_operations
@@ -161,7 +168,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     observer = register_operations(app, runtime)  # /ready, /api/audit, lag and latency metrics
     failpoint = Failpoint.parse(settings.worker.failpoint)
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    inputs = app.topic(*topics.inputs(), partitions=kafka.partitions, **raw)  # type: ignore[arg-type]
+    # acks=False: offsets are committed by the commit protocol itself (see _commit_offsets).
+    inputs = app.topic(*topics.inputs(), partitions=kafka.partitions, acks=False, **raw)  # type: ignore[arg-type]
     outputs = OutputTopics(
         scores=app.topic(topics.scores, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         alerts=app.topic(topics.alerts, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
@@ -222,10 +230,32 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _send(topic: Any, key: bytes | None, value: bytes) -> Any:
         return await topic.send(key=key, value=value)
 
+    to_commit: dict[TP, int] = {}  # next offset per input partition, once its batch is durable
+
     async def _ack(event: Any) -> None:
-        stream = streams_by_event.pop(id(event), None)
-        if stream is not None:
-            await stream.ack(event)
+        streams_by_event.pop(id(event), None)
+        message = event.message
+        to_commit[message.tp] = max(to_commit.get(message.tp, 0), message.offset + 1)
+
+    async def _commit_offsets() -> None:
+        """Step 4 with explicit offsets (faust's acknowledgements are off for the inputs).
+
+        faust derives the offset to commit from the acknowledged offsets, and a rebalance can
+        discard the acknowledgements of a batch it interrupts: faust then commits nothing past
+        that gap, or — for a gap of one record — commits past a record never processed.
+        Records of one input partition are processed in offset order (the continuity check
+        and the merge keep it), so the batch's last offset + 1 is exact. A commit that fails
+        is tried again with the next batch (or by the background loop when idle); a partition
+        revoked meanwhile is read again by its new owner, whose states make it a redelivery.
+        """
+        offsets = dict(to_commit)
+        to_commit.clear()
+        try:
+            await commit_positions(app.consumer, offsets)
+        except Exception as exc:  # noqa: BLE001 - any client error: keep the offsets for the next try
+            log.warning("committing input offsets failed (%s); trying again later", exc)
+            for tp, offset in offsets.items():
+                to_commit[tp] = max(to_commit.get(tp, 0), offset)
 
     async def _flush_producer() -> None:
         await app.producer.flush()
@@ -247,7 +277,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         snapshot_models=_snapshot_models,
         save_models=_save_models,
         ack=_ack,
-        commit_offsets=lambda: app.consumer.commit(),
+        commit_offsets=_commit_offsets,
     ))
 
     async def refresh_log_ends() -> None:
@@ -483,6 +513,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             await asyncio.sleep(1.0)
             resume_orphaned_pauses()
             await reread_dropped_tails()
+            if to_commit and not lock.locked() and not quiesced.is_set():
+                async with lock:
+                    await _commit_offsets()
             if aligner.held:
                 await refresh_log_ends()
 
@@ -497,8 +530,16 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        mine = [tp for tp in assigned if tp.topic in topics.inputs()]
+        try:  # the first record of each partition must be the one the group resumes at
+            resume_at = await group_positions(app.consumer, mine)
+        except Exception as exc:  # noqa: BLE001 - then a jump shows at the next record only
+            log.warning("could not read the committed offsets of the assigned inputs: %s", exc)
+            resume_at = {}
         async with lock:
-            aligner.assign({tp.partition for tp in assigned if tp.topic in topics.inputs()})
+            aligner.assign({tp.partition for tp in mine})
+            for tp, offset in resume_at.items():
+                continuity.expected.setdefault((tp.topic, tp.partition), offset)
             quiesced.clear()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -506,6 +547,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         mine = {tp.partition for tp in revoked if tp.topic in topics.inputs()}
         async with lock:
             continuity.forget(mine, topics.inputs())
+            for tp in [tp for tp in to_commit if tp.partition in mine]:
+                del to_commit[tp]
             seeking.difference_update({tp for tp in seeking if tp.partition in mine})
             flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
             for record in aligner.forget(mine):

@@ -92,7 +92,11 @@ def fetch_states(consumer: Any, topics: set[str]) -> dict[str, str]:
             if tp.topic not in topics:
                 continue
             state = assignment.state_value(tp)
+            ftp = next((t for t in consumer.assignment() if (t.topic, t.partition) == (tp.topic, tp.partition)), None)
+            acked = sorted(consumer._acked.get(ftp) or [])
             out[f"{tp.topic}[{tp.partition}]"] = (
+                f"committed={consumer._committed_offset.get(ftp)} read={consumer._read_offset.get(ftp)} "
+                f"acked={len(acked)}:{acked[:3]}..{acked[-1:]} gap={bool(consumer._gap.get(ftp))} "
                 f"valid={state.has_valid_position} pos={state.position if state.has_valid_position else None} "
                 f"paused={state.paused} reset={state.awaiting_reset} buffered={tp in fetcher._records} "
                 f"in_flight={sorted(fetcher._in_flight)} pending={len(fetcher._pending_tasks)}"

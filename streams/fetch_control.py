@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 
 def _client_parts(consumer: Any, tps: Iterable[Any]) -> tuple[Any, Any, list[TopicPartition]]:
@@ -59,3 +59,33 @@ def fetch_position(consumer: Any, tp: Any) -> int | None:
     if state is None or not state.has_valid_position:
         return None
     return int(state.position)
+
+
+async def commit_positions(consumer: Any, offsets: dict[Any, int]) -> dict[Any, int]:
+    """Commit ``offsets`` (faust TP → next offset to read) of the partitions still assigned,
+    on the client's thread; faust's own view of the committed offsets follows. Returns what
+    was committed (a partition revoked meanwhile is left to its new owner)."""
+    thread, client, _ = _client_parts(consumer, [])
+    assigned = client.assignment()
+    mine = {tp: offset for tp, offset in offsets.items() if TopicPartition(tp.topic, tp.partition) in assigned}
+    if mine:
+        parts = {TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(offset, "") for tp, offset in mine.items()}
+        await thread.call_thread(lambda: client.commit(parts))
+        consumer._committed_offset.update(mine)
+    return mine
+
+
+async def group_positions(consumer: Any, tps: Iterable[Any]) -> dict[Any, int]:
+    """Where the group resumes each of ``tps``: its committed offset, else the log's start."""
+    thread, client, parts = _client_parts(consumer, tps)
+    by_part = {TopicPartition(tp.topic, tp.partition): tp for tp in tps}
+    if not parts:
+        return {}
+
+    async def ask() -> dict[Any, int]:
+        committed = {part: await client.committed(part) for part in parts}
+        missing = [part for part, offset in committed.items() if offset is None]
+        starts = await client.beginning_offsets(missing) if missing else {}
+        return {by_part[part]: int(offset if offset is not None else starts[part]) for part, offset in committed.items()}
+
+    return dict(await thread.call_thread(ask))

@@ -64,7 +64,7 @@ def test_a_killed_worker_s_partitions_move_and_the_results_equal_one_worker(
         )
         producer.join()
         owner.wait_for(
-            lambda: settled(settings), timeout=600, what="every input committed, every row written"
+            lambda: settled(settings), timeout=240, what="every input committed, every row written"
         )
         rows = {t: int(owner.query(f"SELECT count() FROM {t} FINAL")[0][0]) for t in ORDER_FREE_TABLES}
         relayed = owner.health()["relayed_rows_written"]
