@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from enum import StrEnum
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class TopicNames(_Section):
     silences: str = "enterprise.silences"
     notifications_ledger: str = "enterprise.notifications.ledger"
     notifications_deadletter: str = "enterprise.notifications.deadletter"
+    # Embedded ClickHouse with several workers: the rows of the workers that do not hold the
+    # chDB directory, on their way to the one that does (one partition: one writer, in order).
+    rows: str = "enterprise.rows"
 
     def compacted(self) -> tuple[str, str, str, str]:
         """Topics that hold the latest value per key (``cleanup.policy=compact``)."""
@@ -98,6 +102,15 @@ class WorkerSettings(_Section):
     app_id: str = "entbrain"
     data_dir: Path = REPO_ROOT / ".data" / "worker"
     table_store: str = "memory://"
+    # Workers that keep a copy of each table partition they do not own (from its changelog),
+    # so a failover resumes from that copy instead of replaying the whole changelog.
+    standby_replicas: int = Field(default=1, ge=0)
+    # Embedded ClickHouse (chDB) is held by one process. Empty: this worker opens it. A URL:
+    # the web address of the worker that holds it; this worker then sends its rows through
+    # the rows topic (commit step 1) and redirects ClickHouse-backed requests there.
+    clickhouse_owner_url: str = ""
+    # The holder of chDB also writes the rows the other workers send (``clickhouse_owner_url``).
+    accept_relayed_rows: bool = False
     recent_event_ids: int = Field(default=64, ge=1)
     # No progress this long with input waiting → re-seek to the committed offsets (0 = off).
     stall_seconds: float = Field(default=30.0, ge=0)
@@ -133,6 +146,15 @@ class WebSettings(_Section):
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def advertised_url(self) -> str:
+        """Where the other workers reach this one (Faust's ``canonical_url``, for table routes).
+
+        Bound to every interface, the worker is reached by its host name (a container's name).
+        """
+        host = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
 
 
 class NotifierSettings(_Section):

@@ -65,6 +65,10 @@ class Database:
             result = self._client.query(sql, parameters=parameters, settings=settings)
             return list(result.column_names), [tuple(r) for r in result.result_rows]
 
+    def probe(self) -> None:
+        """Raises unless ClickHouse answers a trivial query."""
+        self.query("SELECT 1")
+
     def insert_columns(self, table: str, columns: Sequence[Sequence[Any]], names: Sequence[str]) -> None:
         key = (table, tuple(names))
         with self._lock:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
 from config import Settings
@@ -36,7 +37,13 @@ from streams.dashboard_views import register_dashboard
 from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
-from streams.fetch_control import client_view, pause_fetching, resume_fetching, seek_fetching
+from streams.fetch_control import (
+    client_view,
+    commit_positions,
+    pause_fetching,
+    resume_fetching,
+    seek_fetching,
+)
 from streams.input_guards import InputReadOffsets, agent_queues, partition_starts, spare_from_clearing
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
@@ -44,7 +51,9 @@ from streams.operator_jobs import register_operator_jobs
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
 from streams.producer_metadata import know_changelogs
+from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
+from streams.row_writer import RelayedRowsWriter
 from streams.views import register_views
 
 log = logging.getLogger(__name__)
@@ -65,6 +74,7 @@ class Runtime:
     models_ahead: bool = False  # a batch was scored but not yet committed
     last_checkpoint: float = 0.0
     last_progress: float = 0.0
+    relayed_rows: RelayedRowsWriter | None = None  # the holder of chDB: rows other workers relay
 
     async def in_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -119,8 +129,10 @@ def _faust_app(settings: Settings) -> WorkerApp:
         datadir=str(settings.worker.data_dir / settings.worker.app_id),
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,
+        table_standby_replicas=settings.worker.standby_replicas,
         web_host=settings.web.host,
         web_port=settings.web.port,
+        canonical_url=settings.web.advertised_url,
         web_enabled=True,
         producer_linger=0.005,
         producer_acks=-1,
@@ -143,6 +155,9 @@ def _faust_app(settings: Settings) -> WorkerApp:
     app.unfiltered_topics = (*kafka.topics.inputs(), kafka.topics.resolve, kafka.topics.identities)
     _serve_only_our_views(app)
     web_errors.install(app.web.web_app)  # type: ignore[attr-defined]
+    if settings.clickhouse.embedded and settings.worker.clickhouse_owner_url:
+        owner = redirect_to_owner(settings.worker.clickhouse_owner_url)
+        app.web.web_app.middlewares.append(owner)  # type: ignore[attr-defined]
     return app
 
 
@@ -168,7 +183,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     observer = register_operations(app, runtime)  # /ready, /api/audit, lag and latency metrics
     failpoint = Failpoint.parse(settings.worker.failpoint)
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    inputs = app.topic(*topics.inputs(), partitions=kafka.partitions, **raw)  # type: ignore[arg-type]
+    # acks=False: offsets are committed by the commit protocol itself (see _commit_offsets).
+    inputs = app.topic(*topics.inputs(), partitions=kafka.partitions, acks=False, **raw)  # type: ignore[arg-type]
     outputs = OutputTopics(
         scores=app.topic(topics.scores, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         alerts=app.topic(topics.alerts, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
@@ -190,7 +206,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         settings.worker.align_settle_seconds,
     )  # fmt: skip
     continuity = OffsetContinuity()
-    starts: dict[tuple[str, int], int] = {}  # owned input partitions: where the group starts each (input_guards)
+    starts: dict[tuple[str, int], int | None] = {}  # owned input partitions: where the group starts each (input_guards)
     resolver_topics = (topics.resolve, topics.identities)
     flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full (paused in the client)
     seeking: set[TP] = set()  # partitions paused (in faust) until a skipped range is read again
@@ -204,6 +220,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Nothing of ``topic``/``partition`` is waiting to be fetched."""
         tp = TP(topic, partition)
         consumer = app.consumer
+        if tp not in consumer.assignment():  # moved to another worker; forgotten here once faust says so
+            return False
         known = [h for h in (consumer.highwater(tp), log_ends.get(tp)) if h is not None]
         if not known:
             return False
@@ -228,10 +246,38 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _send(topic: Any, key: bytes | None, value: bytes) -> Any:
         return await topic.send(key=key, value=value)
 
+    to_commit: dict[TP, int] = {}  # next offset per input partition, once its batch is durable
+
     async def _ack(event: Any) -> None:
-        stream = streams_by_event.pop(id(event), None)
-        if stream is not None:
-            await stream.ack(event)
+        streams_by_event.pop(id(event), None)
+        message = event.message
+        to_commit[message.tp] = max(to_commit.get(message.tp, 0), message.offset + 1)
+
+    async def _commit_offsets() -> None:
+        """Step 4 with explicit offsets (faust's acknowledgements are off for the inputs).
+
+        faust derives the offset to commit from the acknowledged offsets, and a rebalance can
+        discard the acknowledgements of a batch it interrupts: faust then commits nothing past
+        that gap, or — for a gap of one record — commits past a record never processed.
+        Records of one input partition are processed in offset order (the continuity check
+        and the merge keep it), so the batch's last offset + 1 is exact. A commit that fails
+        is tried again with the next batch (or by the background loop when idle); a partition
+        revoked meanwhile is read again by its new owner, whose states make it a redelivery.
+        """
+        offsets = dict(to_commit)
+        to_commit.clear()
+        try:
+            await commit_positions(app.consumer, offsets)
+        except Exception as exc:  # noqa: BLE001 - any client error: keep the offsets for the next try
+            log.warning("committing input offsets failed (%s); trying again later", exc)
+            for tp, offset in offsets.items():
+                to_commit[tp] = max(to_commit.get(tp, 0), offset)
+
+    async def _flush_producer() -> None:
+        await app.producer.flush()
+        # The sends of step 2 refresh the producer's metadata, which can drop the changelog
+        # topics again (streams.producer_metadata): know them right before the state writes.
+        await _know_changelogs()
 
     async def _flush_rows() -> int:
         written = int(await runtime.in_db_thread(runtime.sink.flush))
@@ -242,12 +288,12 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     ports = observer.wrap(CommitPorts(
         flush_rows=_flush_rows,
         send=_send,
-        flush_producer=lambda: app.producer.flush(),
+        flush_producer=_flush_producer,
         write_state=states.__setitem__,
         snapshot_models=_snapshot_models,
         save_models=_save_models,
         ack=_ack,
-        commit_offsets=lambda: app.consumer.commit(),
+        commit_offsets=_commit_offsets,
     ))
 
     async def refresh_log_ends() -> None:
@@ -272,7 +318,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     quiesced = asyncio.Event()
     quiesced.set()
     readying: list[asyncio.Future[None]] = []
-    resolver_starts: dict[tuple[str, int], int] = {}  # the resolver's partitions: committed offset or log start
+    resolver_starts: dict[tuple[str, int], int | None] = {}  # the resolver's partitions: committed offset or log start
 
     async def _resume_after_recovery(generation: int) -> None:
         """Seek every owned input (and resolver) partition to the next record the worker needs, then resume.
@@ -285,8 +331,11 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """
         async with lock:
             for where, start in [*starts.items(), *resolver_starts.items()]:
+                offset = continuity.expected.get(where, start)
+                if offset is None:
+                    continue
                 try:
-                    await seek_fetching(app.consumer, TP(*where), continuity.expected.get(where, start))
+                    await seek_fetching(app.consumer, TP(*where), offset)
                 except Exception as exc:  # noqa: BLE001 - moved on by a newer rebalance: its own recovery seeks it
                     log.warning("could not seek %s[%d] after the recovery: %s", *where, exc)
             if app.consumer_generation_id == generation and not app.rebalancing:  # type: ignore[attr-defined]
@@ -418,9 +467,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def _seek_back(tp: TP, offset: int) -> None:
         await asyncio.sleep(1.0)
-        await seek_fetching(app.consumer, tp, offset)
-        app.consumer.resume_partitions([tp])
-        seeking.discard(tp)
+        try:
+            await seek_fetching(app.consumer, tp, offset)
+        except IllegalStateError:  # revoked meanwhile (another worker joined or left): its owner reads it
+            log.info("%s[%d] was revoked before it could be read again", tp.topic, tp.partition)
+        else:
+            app.consumer.resume_partitions([tp])
+        finally:
+            seeking.discard(tp)
 
     def resume_orphaned_pauses() -> None:
         """Input partitions faust left paused once no rebalance or recovery is under way.
@@ -475,6 +529,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         while True:
             await asyncio.sleep(1.0)
             resume_orphaned_pauses()
+            if to_commit and not lock.locked() and not quiesced.is_set():
+                async with lock:
+                    await _commit_offsets()
             if aligner.held:
                 await refresh_log_ends()
 
@@ -491,8 +548,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         mine = [tp for tp in assigned if tp.topic in topics.inputs()]
         spare_from_clearing(app.flow_control, [*agent_queues(enterprise_events), *agent_queues(resolver)])
-        found = await partition_starts(app.consumer, mine)
-        resolving = await partition_starts(app.consumer, [tp for tp in assigned if tp.topic in resolver_topics])
+        resolving_tps = [tp for tp in assigned if tp.topic in resolver_topics]
+        try:  # where each partition starts: the first record must be that one
+            found: dict[tuple[str, int], int | None] = {**await partition_starts(app.consumer, mine)}
+            resolving: dict[tuple[str, int], int | None] = {**await partition_starts(app.consumer, resolving_tps)}
+        except Exception as exc:  # noqa: BLE001 - then a jump shows at the next record only
+            log.warning("could not read where the assigned partitions start: %s", exc)
+            found = {(tp.topic, tp.partition): None for tp in mine}
+            resolving = {}
         async with lock:
             starts.clear()
             starts.update(found)
@@ -509,6 +572,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             for where in [(tp.topic, tp.partition) for tp in revoked]:
                 resolver_starts.pop(where, None)
             continuity.forget(mine, topics.inputs())
+            for tp in [tp for tp in to_commit if tp.partition in mine]:
+                del to_commit[tp]
             seeking.difference_update({tp for tp in seeking if tp.partition in mine})
             flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
             for record in aligner.forget(mine):

@@ -220,7 +220,10 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _consumed(settings: Settings) -> int:
+def _consumed(settings: Settings | Sequence[Settings]) -> int:
+    """Events consumed by the worker(s) (one that does not answer counts 0)."""
+    if not isinstance(settings, Settings):
+        return sum(_consumed(s) for s in settings)
     try:
         with urllib.request.urlopen(f"{settings.web.base_url}/health", timeout=5) as resp:  # noqa: S310
             return int(orjson.loads(resp.read())["counts"]["consumed"])
@@ -228,7 +231,7 @@ def _consumed(settings: Settings) -> int:
         return 0
 
 
-def _follow_worker(settings: Settings, target: int, timeout: float = 1800.0) -> None:
+def _follow_worker(settings: Settings | Sequence[Settings], target: int, timeout: float = 1800.0) -> None:
     """A progress bar of the worker's consumed count until it reaches ``target``."""
     import time
 
@@ -248,17 +251,22 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     if not broker.ready(settings.kafka.bootstrap_servers):
         console.print("starting the local Kafka broker …")
         broker.start(settings)
-    console.print("starting the worker …")
-    pid = processes.start_worker(settings)
+    members = processes.group_members(settings, args.workers)
+    pids = []
+    for n, (member, env) in enumerate(members, start=1):
+        console.print(f"starting worker {n} of {len(members)} on {member.web.base_url} …")
+        pids.append(processes.start_worker(member, env=env))
+    group = [member for member, _ in members]
     sim = argparse.Namespace(
         enterprises=args.enterprises, months=args.months, seed=args.seed, anomaly_rate=0.05,
         truth=str(settings.worker.data_dir / "ground_truth.jsonl"), out=None, rate=args.rate, return_count=True,
     )  # fmt: skip
-    before = _consumed(settings)
+    before = _consumed(group)
     produced = _simulate(settings, sim)
-    _follow_worker(settings, before + produced)
+    _follow_worker(group, before + produced)
     out.print(
-        f"\n[bold]entbrain is running[/bold] (worker pid {pid}, broker {settings.kafka.bootstrap_servers})\n"
+        f"\n[bold]entbrain is running[/bold] (worker pids {', '.join(map(str, pids))}, "
+        f"broker {settings.kafka.bootstrap_servers})\n"
         f"  dashboard & API : {settings.web.base_url}/  ·  /health  ·  /metrics  ·  /api/alerts\n"
         f"  query           : .venv/bin/entbrain query \"SELECT tier, enterprises FROM v_tier_pyramid\"\n"
         f"  worker log      : {processes.log_file(settings)}\n"
@@ -335,9 +343,9 @@ def _alerts_tail(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _stop(settings: Settings, args: argparse.Namespace) -> int:
-    worker = processes.stop_worker(settings)
+    stopped = sum(processes.stop_worker(member) for member in reversed(processes.local_members(settings)))
     kafka = broker.stop(settings)
-    out.print(f"worker {'stopped' if worker else 'was not running'}; broker {'stopped' if kafka else 'was not running'}")
+    out.print(f"{stopped or 'no'} worker(s) stopped; broker {'stopped' if kafka else 'was not running'}")
     return 0
 
 
@@ -392,9 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=int, default=12)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--rate", type=float, default=2000.0, help="events/s, as they would arrive in operation")
+    demo.add_argument("--workers", type=int, default=1, help="workers in one group (the next web ports)")
     demo.set_defaults(handler=_demo)
     sub.add_parser("up", help="same as demo", parents=[], add_help=True).set_defaults(
-        handler=_demo, enterprises=300, months=12, seed=7, rate=2000.0
+        handler=_demo, enterprises=300, months=12, seed=7, rate=2000.0, workers=1
     )
 
     enterprise = sub.add_parser("enterprise", help="the profile of one enterprise (企业画像)")

@@ -72,9 +72,35 @@ def register_diagnostics(app: faust.App, runtime: Runtime) -> None:
                 sorted(map(str, getattr(consumer, "_buffered_partitions", None) or [])),
                 getattr(consumer, "flow_active", None),
             )  # fmt: skip
+            log.warning("fetch state of the input partitions: %s", fetch_states(consumer, inputs))
             for task in asyncio.all_tasks(loop):
                 buffer = io.StringIO()
                 task.print_stack(file=buffer)
                 log.warning("task %s:\n%s", task.get_name(), buffer.getvalue())
 
         loop.add_signal_handler(signal.SIGUSR1, dump)
+
+
+def fetch_states(consumer: Any, topics: set[str]) -> dict[str, str]:
+    """What the Kafka client's fetcher knows of each input partition (for a stall's log)."""
+    try:
+        client = consumer._thread._ensure_consumer()
+        fetcher = client._fetcher
+        assignment = client._subscription.subscription.assignment
+        out = {}
+        for tp in sorted(assignment.tps):
+            if tp.topic not in topics:
+                continue
+            state = assignment.state_value(tp)
+            ftp = next((t for t in consumer.assignment() if (t.topic, t.partition) == (tp.topic, tp.partition)), None)
+            acked = sorted(consumer._acked.get(ftp) or [])
+            out[f"{tp.topic}[{tp.partition}]"] = (
+                f"committed={consumer._committed_offset.get(ftp)} read={consumer._read_offset.get(ftp)} "
+                f"acked={len(acked)}:{acked[:3]}..{acked[-1:]} gap={bool(consumer._gap.get(ftp))} "
+                f"valid={state.has_valid_position} pos={state.position if state.has_valid_position else None} "
+                f"paused={state.paused} reset={state.awaiting_reset} buffered={tp in fetcher._records} "
+                f"in_flight={sorted(fetcher._in_flight)} pending={len(fetcher._pending_tasks)}"
+            )
+        return out
+    except Exception as exc:  # noqa: BLE001 - diagnostics must not fail
+        return {"error": repr(exc)}

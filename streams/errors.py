@@ -5,6 +5,7 @@
     StreamsError
     ├── BrokerError            the local Kafka broker could not be fetched, formatted or started
     ├── WorkerUnavailable      no worker answers on the configured web address
+    ├── DatabaseElsewhere      embedded ClickHouse is held by another worker (its URL attached)
     └── CliError               something a user can fix; one line on stderr, exit code 2
         ├── QueryRejected      ad-hoc SQL that is not one read-only SELECT without table functions
         ├── QueryFailed        ClickHouse could not run an accepted query (syntax, unknown table, limit)
@@ -24,6 +25,14 @@ class BrokerError(StreamsError):
 
 class WorkerUnavailable(StreamsError):
     """No worker is listening; the caller may fall back to opening ClickHouse itself."""
+
+
+class DatabaseElsewhere(StreamsError):
+    """This worker relays its rows; ClickHouse (chDB) is held by the worker at ``owner_url``."""
+
+    def __init__(self, owner_url: str) -> None:
+        super().__init__(f"ClickHouse is held by the worker at {owner_url}; ask it")
+        self.owner_url = owner_url
 
 
 class CliError(StreamsError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 
 def _client_parts(consumer: Any, tps: Iterable[Any]) -> tuple[Any, Any, list[TopicPartition]]:
@@ -72,3 +72,17 @@ def client_view(consumer: Any, tp: Any) -> str:
                 f"fetches in flight {len(fetcher._in_flight) if fetcher is not None else 0}")  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - a log line must not fail the caller
         return f"client: unreadable ({type(exc).__name__})"
+
+
+async def commit_positions(consumer: Any, offsets: dict[Any, int]) -> dict[Any, int]:
+    """Commit ``offsets`` (faust TP → next offset to read) of the partitions still assigned,
+    on the client's thread; faust's own view of the committed offsets follows. Returns what
+    was committed (a partition revoked meanwhile is left to its new owner)."""
+    thread, client, _ = _client_parts(consumer, [])
+    assigned = client.assignment()
+    mine = {tp: offset for tp, offset in offsets.items() if TopicPartition(tp.topic, tp.partition) in assigned}
+    if mine:
+        parts = {TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(offset, "") for tp, offset in mine.items()}
+        await thread.call_thread(lambda: client.commit(parts))
+        consumer._committed_offset.update(mine)
+    return mine

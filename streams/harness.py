@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from config import REPO_ROOT, Settings
 from streams.kafka_admin import ensure_topics, make_producer
@@ -48,6 +48,7 @@ def isolated_env(tmp: Path, bootstrap: str, partitions: int = 2) -> dict[str, st
         "ENTBRAIN_KAFKA__TOPICS__RESOLVE": f"t{tag}.resolve",
         "ENTBRAIN_KAFKA__TOPICS__IDENTITIES": f"t{tag}.identities",
         "ENTBRAIN_KAFKA__TOPICS__UNMATCHED": f"t{tag}.unmatched",
+        "ENTBRAIN_KAFKA__TOPICS__ROWS": f"t{tag}.rows",
         "ENTBRAIN_KAFKA__TOPICS__SUBSCRIPTIONS": f"t{tag}.subscriptions",
         "ENTBRAIN_KAFKA__TOPICS__SILENCES": f"t{tag}.silences",
         "ENTBRAIN_KAFKA__TOPICS__NOTIFICATIONS_LEDGER": f"t{tag}.notifications.ledger",
@@ -220,3 +221,43 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0, expect: int | 
         return out
     finally:
         consumer.close()
+
+
+def pair_envs(env: dict[str, str], tmp: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Two workers of one group on one machine (embedded ClickHouse): the first holds chDB and
+    writes the rows the second relays to it (:mod:`streams.row_relay`)."""
+    owner = env | {"ENTBRAIN_WORKER__ACCEPT_RELAYED_ROWS": "true"}
+    relay = env | {
+        "ENTBRAIN_WEB__PORT": str(free_port()),
+        "ENTBRAIN_WORKER__DATA_DIR": str(tmp / "worker-2"),
+        "ENTBRAIN_WORKER__CLICKHOUSE_OWNER_URL": settings_from(owner).web.base_url,
+    }
+    return owner, relay
+
+
+def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+    """Records of ``topics`` past the group's committed offsets (all partitions)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        lag = 0
+        for topic in topics:
+            meta = consumer.list_topics(topic, timeout=10).topics[topic]
+            tps = [TopicPartition(topic, p) for p in meta.partitions]
+            for tp in consumer.committed(tps, timeout=10):
+                high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)[1]
+                lag += high - max(tp.offset, 0)
+        return lag
+    finally:
+        consumer.close()
+
+
+def settled(settings: Settings) -> bool:
+    """Every input committed by the group, and every relayed row written by the holder of chDB."""
+    kafka, app_id = settings.kafka, settings.worker.app_id
+    try:
+        return (
+            group_lag(kafka.bootstrap_servers, app_id, kafka.topics.inputs()) == 0
+            and group_lag(kafka.bootstrap_servers, f"{app_id}.rows", [kafka.topics.rows]) == 0
+        )
+    except KafkaException:  # e.g. the group coordinator still loading
+        return False

@@ -27,7 +27,7 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     topics = kafka.topics
     wanted = list(names) if names is not None else [
         *topics.inputs(), topics.scores, topics.alerts, topics.deadletter, topics.lists,
-        *topics.compacted(), topics.notifications_deadletter, topics.resolve, topics.unmatched,
+        *topics.compacted(), topics.notifications_deadletter, topics.resolve, topics.unmatched, topics.rows,
     ]  # fmt: skip
     admin = AdminClient(confluent_config(kafka))
     existing = set(admin.list_topics(timeout=timeout).topics)
@@ -38,7 +38,8 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     futures = admin.create_topics(
         [
             NewTopic(
-                n, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor,
+                n, num_partitions=1 if n == topics.rows else kafka.partitions,
+                replication_factor=kafka.replication_factor,
                 config={"cleanup.policy": "compact"} if n in compacted else {},
             )  # fmt: skip
             for n in missing

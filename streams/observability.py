@@ -157,7 +157,7 @@ class Observer:
         reasons: list[str] = []
         if not await _answers(self._broker_probe, "broker"):
             reasons.append(f"the Kafka broker at {self.runtime.settings.kafka.bootstrap_servers} does not answer")
-        if not await _answers(lambda: self.runtime.db.query("SELECT 1"), "ClickHouse"):
+        if not await _answers(self.runtime.db.probe, "ClickHouse"):
             reasons.append("ClickHouse does not answer SELECT 1")
         recovery = getattr(app.tables, "recovery", None)
         if recovery is None or recovery.in_recovery or not recovery.completed.is_set():

@@ -42,8 +42,44 @@ def worker_pid(settings: Settings) -> int | None:
     return pid
 
 
-def start_worker(settings: Settings, wait_seconds: float = 120.0) -> int:
-    """Start ``entbrain worker`` detached; wait until ``/health`` answers; return its PID."""
+def group_members(settings: Settings, workers: int) -> list[tuple[Settings, dict[str, str]]]:
+    """The settings and environment of each of ``workers`` workers of one group on this machine.
+
+    The first is the configured worker; the others get the next web ports and data
+    directories of their own. With embedded ClickHouse the first holds chDB and the others
+    relay their rows to it (streams.row_relay).
+    """
+    members: list[tuple[Settings, dict[str, str]]] = []
+    relay = settings.clickhouse.embedded and workers > 1
+    for n in range(workers):
+        if n == 0:
+            env = {"ENTBRAIN_WORKER__ACCEPT_RELAYED_ROWS": "true"} if relay else {}
+            members.append((settings, env))
+            continue
+        port, data_dir = settings.web.port + n, settings.worker.data_dir / f"worker-{n + 1}"
+        env = {"ENTBRAIN_WEB__PORT": str(port), "ENTBRAIN_WORKER__DATA_DIR": str(data_dir)}
+        if relay:
+            env["ENTBRAIN_WORKER__CLICKHOUSE_OWNER_URL"] = settings.web.base_url
+        member = settings.model_copy(update={
+            "web": settings.web.model_copy(update={"port": port}),
+            "worker": settings.worker.model_copy(update={"data_dir": data_dir}),
+        })  # fmt: skip
+        members.append((member, env))
+    return members
+
+
+def local_members(settings: Settings) -> list[Settings]:
+    """The configured worker and the further members ``demo --workers`` started beside it."""
+    extra = sorted(settings.worker.data_dir.glob("worker-*/worker.pid"))
+    return [settings] + [
+        settings.model_copy(update={"worker": settings.worker.model_copy(update={"data_dir": pid.parent})})
+        for pid in extra
+    ]
+
+
+def start_worker(settings: Settings, wait_seconds: float = 120.0, env: dict[str, str] | None = None) -> int:
+    """Start ``entbrain worker`` detached (``env`` added to this environment); wait until
+    ``/health`` answers; return its PID."""
     pid = worker_pid(settings)
     answering = health_pid(settings)
     if pid is not None and answering == pid:
@@ -58,6 +94,7 @@ def start_worker(settings: Settings, wait_seconds: float = 120.0) -> int:
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "streams", "worker"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, **(env or {})},
     )  # fmt: skip
     _pid_file(settings).write_text(str(proc.pid))
     deadline = time.monotonic() + wait_seconds

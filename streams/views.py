@@ -75,6 +75,15 @@ def alerts_query(params: dict[str, str]) -> tuple[str, dict[str, Any]]:
     return sql + " ORDER BY emitted_at DESC, alert_id LIMIT {limit:UInt32}", bound
 
 
+def assigned_partitions(app: faust.App, topic: str) -> list[int]:
+    """The input partitions this worker processes now (the same numbers on every input topic)."""
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # noqa: BLE001 - no consumer yet: nothing assigned
+        return []
+    return sorted(tp.partition for tp in assignment if tp.topic == topic)
+
+
 def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
     settings = runtime.settings
     gate = AccessGate(settings.auth, settings.web)
@@ -93,9 +102,12 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
         @gate.allow(None)
         async def get(self, request: Request) -> Response:
             models = runtime.models
+            relayed = runtime.relayed_rows
             return json_response(self, {
                 "status": "ok", "app_id": settings.worker.app_id, "pid": os.getpid(), "counts": runtime.metrics.counts(),
                 "models": {"score_updates": models.scorer.updates, "series_detectors": len(models.series)},
+                "partitions": assigned_partitions(app, settings.kafka.topics.registration),
+                "relayed_rows_written": relayed.rows_written if relayed is not None else None,
             })  # fmt: skip
 
     @app.page("/api/openapi.json")

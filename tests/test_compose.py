@@ -47,3 +47,11 @@ def test_clickhouse_users_read_only_with_passwords_from_the_environment() -> Non
         assert grants == ["GRANT SELECT ON entbrain.*"]
     for profile in root.find("profiles"):  # type: ignore[union-attr]
         assert profile.findtext("readonly") in ("1", "2") and profile.findtext("allow_ddl") == "0"
+
+
+def test_the_worker_scales_out() -> None:
+    """``docker compose up --scale worker=N``: no fixed host port, no data volume shared by replicas."""
+    worker = compose()["services"]["worker"]
+    assert worker["ports"] == ["127.0.0.1:6066-6069:6066"]
+    assert all(":" not in str(volume) for volume in worker.get("volumes", []))
+    assert "container_name" not in worker

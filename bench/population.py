@@ -1,0 +1,120 @@
+"""A large population in one worker: memory and disk per enterprise, load and recovery times.
+
+``python -m bench.population [--enterprises N] [--months M] [--store rocksdb://|memory://] [--json FILE]``
+
+A simulated park (registration and monthly filings, no daily e-invoices) is produced to
+4 partitions; one worker with the given table store loads it (time until every input is
+committed and every row written). Then: the worker's resident memory above what it held
+once started, the size of its table store on disk (RocksDB) and of the changelog, each per
+enterprise; then the worker is stopped (SIGTERM) and started again, and the time until it
+is ready (``/ready``: the table recovered) is the recovery time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from config import Settings
+from simulator import SimulationConfig, simulate
+from streams import broker
+from streams.harness import WorkerProcess, isolated_env, settings_from, settled
+from streams.produce import produce_all
+from streams.send_times import stamped
+
+console = Console(width=110)
+_NOT_DEFAULTS = ("ENTBRAIN_SINK__BATCH_MAX_SECONDS", "ENTBRAIN_WORKER__STALL_SECONDS")
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def disk_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def is_ready(worker: WorkerProcess) -> bool:
+    try:
+        return bool(worker.get_json("/ready").get("ready"))
+    except OSError:  # 503 while not ready
+        return False
+
+
+def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict[str, Any]:
+    base = Settings()
+    broker.ensure_started(base)
+    env = isolated_env(tmp, base.kafka.bootstrap_servers, partitions=4)
+    for name in _NOT_DEFAULTS:
+        env.pop(name)
+    env["ENTBRAIN_WORKER__TABLE_STORE"] = store
+    settings = settings_from(env)
+    config = SimulationConfig(enterprises=enterprises, months=months, seed=seed, daily_invoices=False)
+    produced = produce_all(settings, stamped(simulate(config)), label="producing the park").produced
+    worker = WorkerProcess(env, tmp / "worker.log").start(timeout=300)
+    assert worker.proc is not None
+    rss_start = rss_bytes(worker.proc.pid)
+    started = time.monotonic()
+    with Progress(TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:  # fmt: skip
+        task = progress.add_task("load", total=produced)
+        while not (worker.counts()["consumed"] >= produced and settled(settings)):
+            progress.update(task, completed=min(worker.counts()["consumed"], produced))
+            time.sleep(1.0)
+        progress.update(task, completed=produced)
+    load_seconds = time.monotonic() - started
+    rss_loaded = rss_bytes(worker.proc.pid)
+    store_dir = settings.worker.data_dir / settings.worker.app_id
+    store_bytes = disk_bytes(store_dir)
+    worker.stop()
+    changelog = sum(  # the segments' records (index files are preallocated)
+        p.stat().st_size
+        for p in base.kafka_data_dir.rglob(f"{settings.worker.app_id}-enterprise_state-changelog-*/*.log")
+    )
+    restarted = time.monotonic()
+    again = WorkerProcess(env, tmp / "worker-again.log").start(timeout=600)
+    while not is_ready(again):
+        time.sleep(0.5)
+    recovery_seconds = time.monotonic() - restarted
+    again.stop()
+    return {
+        "enterprises": enterprises, "months": months, "store": store, "events": produced,
+        "load_seconds": round(load_seconds, 1), "events_per_s": round(produced / load_seconds),
+        "rss_start_mb": round(rss_start / 2**20, 1), "rss_loaded_mb": round(rss_loaded / 2**20, 1),
+        "memory_bytes_per_enterprise": round((rss_loaded - rss_start) / enterprises),
+        "store_disk_bytes_per_enterprise": round(store_bytes / enterprises),
+        "changelog_bytes_per_enterprise": round(changelog / enterprises),
+        "recovery_seconds": round(recovery_seconds, 1),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.population", description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=20_000)
+    parser.add_argument("--months", type=int, default=3)
+    parser.add_argument("--store", default="rocksdb://")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--workdir", type=Path, default=Path(".data/bench/population"))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    tmp = args.workdir / time.strftime("%Y%m%d-%H%M%S")
+    tmp.mkdir(parents=True)
+    result = run(tmp, args.enterprises, args.months, args.store, args.seed)
+    for key, value in result.items():
+        console.print(f"{key}: {value}")
+    if args.json:
+        args.json.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

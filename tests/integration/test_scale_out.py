@@ -1,0 +1,124 @@
+"""Two workers in one group: one is killed mid-stream, the other takes its partitions.
+
+The first worker holds embedded ClickHouse; the second relays its rows through the rows
+topic (:mod:`streams.row_relay`). After the kill and the end of the stream, the states,
+the ClickHouse rows and the alert versions equal the offline oracle — what one worker
+applying the same events in the worker's order ends with. Then a second worker joins again
+and ``/api/enterprises/{uscc}`` answers the same from both, whichever owns the partition.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from config import Settings
+from schemas.alert_catalogue import CATALOGUE, AlertType
+from simulator import SimulationConfig, simulate
+from streams.harness import WorkerProcess, isolated_env, pair_envs, read_topic, settings_from, settled
+from streams.produce import produce_all
+from streams.send_times import stamped
+from tests.oracle import alerts_on_topic, expected_results, state_differences, worker_states
+
+pytestmark = pytest.mark.kafka
+
+ORDER_FREE_TABLES = ("events", "dead_letters", "enterprise_snapshot")
+
+
+def scale_env(tmp_path: Path, bootstrap: str) -> dict[str, str]:
+    env = isolated_env(tmp_path, bootstrap, partitions=4)
+    return env | {
+        "ENTBRAIN_SINK__BATCH_MAX_EVENTS": "300",
+        "ENTBRAIN_KAFKA__SESSION_TIMEOUT_SECONDS": "6",
+        "ENTBRAIN_KAFKA__HEARTBEAT_INTERVAL_SECONDS": "1",
+    }
+
+
+def test_a_killed_worker_s_partitions_move_and_the_results_equal_one_worker(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    env = scale_env(tmp_path, kafka_bootstrap)
+    owner_env, relay_env = pair_envs(env, tmp_path)
+    settings = settings_from(env)
+    messages = list(stamped(simulate(SimulationConfig(enterprises=80, months=4, seed=11))))
+    producer = threading.Thread(
+        target=produce_all,
+        args=(settings, messages),
+        kwargs={"rate": len(messages) / 25, "show_progress": False},
+    )
+    producer.start()
+    owner = WorkerProcess(owner_env, tmp_path / "owner.log").start()
+    relay = WorkerProcess(relay_env, tmp_path / "relay.log").start()
+    try:
+        relay.wait_for(lambda: relay.counts()["consumed"] > 0 and bool(relay.health()["partitions"]),
+                       what="the second worker processing partitions of its own")  # fmt: skip
+        taken = set(relay.health()["partitions"])
+        assert taken and not taken & set(owner.health()["partitions"])
+        relay.kill()
+        owner.wait_for(
+            lambda: taken <= set(owner.health()["partitions"]), what="the survivor taking the partitions"
+        )
+        producer.join()
+        owner.wait_for(
+            lambda: settled(settings), timeout=240, what="every input committed, every row written"
+        )
+        rows = {t: int(owner.query(f"SELECT count() FROM {t} FINAL")[0][0]) for t in ORDER_FREE_TABLES}
+        relayed = owner.health()["relayed_rows_written"]
+    finally:
+        relay.kill()
+        owner.stop()
+
+    expected = expected_results(settings)
+    states = worker_states(settings)
+    assert len(states) == 80
+    assert state_differences(expected.states, states) == []
+    assert rows == {t: expected.rows[t] for t in ORDER_FREE_TABLES}
+    assert relayed > 0  # the killed worker's rows went through the rows topic
+    seen = alerts_on_topic(settings)
+    assert seen.conflicting == []
+    sent = {(a["alert_id"], a["version"]): a["alert_type"] for a in alerts_sent(settings)}
+    derived = {key: a["alert_type"] for key, a in expected.alert_values.items()}
+    assert rule_alerts(sent) == rule_alerts(derived)
+    assert len(rule_alerts(derived)) > 10
+    # Alerts of the models learned across enterprises (peer lists, invoice anomalies, peer
+    # divergence) follow the order partitions were interleaved in: compared in bench.scaleout.
+
+
+def alerts_sent(settings: Settings) -> list[dict[str, Any]]:
+    return [
+        orjson.loads(m.value())
+        for m in read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.alerts)
+    ]
+
+
+def rule_alerts(types: dict[tuple[str, int], str]) -> set[tuple[str, int]]:
+    """The alert versions raised by rules (each reads one enterprise's own state)."""
+    return {key for key, kind in types.items() if CATALOGUE[AlertType(kind)].source == "rule"}
+
+
+def test_either_worker_answers_for_every_enterprise(tmp_path: Path, kafka_bootstrap: str) -> None:
+    env = scale_env(tmp_path, kafka_bootstrap)
+    owner_env, relay_env = pair_envs(env, tmp_path)
+    settings = settings_from(env)
+    messages = list(stamped(simulate(SimulationConfig(enterprises=30, months=2, seed=12))))
+    produce_all(settings, messages, show_progress=False)
+    owner = WorkerProcess(owner_env, tmp_path / "owner.log").start()
+    relay = WorkerProcess(relay_env, tmp_path / "relay.log").start()
+    try:
+        owner.wait_for(
+            lambda: settled(settings), timeout=300, what="every input committed, every row written"
+        )
+        owner.wait_for(lambda: len(owner.health()["partitions"]) == 2 == len(relay.health()["partitions"]),
+                       what="two partitions each")  # fmt: skip
+        states = worker_states(settings)
+        assert len(states) == 30
+        for uscc, state in states.items():
+            assert owner.get_json(f"/api/enterprises/{uscc}") == state
+            assert relay.get_json(f"/api/enterprises/{uscc}") == state
+    finally:
+        relay.stop()
+        owner.stop()
