@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(".data/bench/population"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    tmp = args.workdir / time.strftime("%Y%m%d-%H%M%S")
+    tmp = (args.workdir / time.strftime("%Y%m%d-%H%M%S")).resolve()
     tmp.mkdir(parents=True)
     result = run(tmp, args.enterprises, args.months, args.store, args.seed)
     for key, value in result.items():
