@@ -53,6 +53,7 @@ from streams.producer_metadata import know_changelogs
 from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
 from streams.row_writer import RelayedRowsWriter
+from streams.table_store import register as register_table_store
 from streams.tail_guard import DroppedTail
 from streams.views import register_views
 
@@ -107,6 +108,7 @@ class WorkerApp(faust.App):
 
 def _faust_app(settings: Settings) -> faust.App:
     kafka = settings.kafka
+    register_table_store()  # rocksdb:// for tables written in the commit protocol
     app = WorkerApp(
         settings.worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
