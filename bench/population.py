@@ -5,7 +5,7 @@
 A simulated park (registration and monthly filings, no daily e-invoices) is produced to
 4 partitions; one worker with the given table store loads it (time until every input is
 committed and every row written). Then: the worker's resident memory above what it held
-once started, the size of its table store on disk (RocksDB) and of the changelog, each per
+once started, the disk its table store (RocksDB) and its models checkpoint take, and the changelog, each per
 enterprise; then the worker is stopped (SIGTERM) and started again, and the time until it
 is ready (``/ready``: the table recovered) is the recovery time.
 """
@@ -40,7 +40,16 @@ def rss_bytes(pid: int) -> int:
 
 
 def disk_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+    """Space allocated on disk (RocksDB preallocates files beyond what they hold)."""
+    return sum(p.stat().st_blocks * 512 for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def consumed(worker: WorkerProcess) -> int:
+    """Events the worker consumed (0 while its web server is too busy to answer)."""
+    try:
+        return int(worker.counts()["consumed"])
+    except OSError:
+        return 0
 
 
 def is_ready(worker: WorkerProcess) -> bool:
@@ -67,14 +76,15 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict
     with Progress(TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:  # fmt: skip
         task = progress.add_task("load", total=produced)
-        while not (worker.counts()["consumed"] >= produced and settled(settings)):
-            progress.update(task, completed=min(worker.counts()["consumed"], produced))
+        while not (consumed(worker) >= produced and settled(settings)):
+            progress.update(task, completed=min(consumed(worker), produced))
             time.sleep(1.0)
         progress.update(task, completed=produced)
     load_seconds = time.monotonic() - started
     rss_loaded = rss_bytes(worker.proc.pid)
     store_dir = settings.worker.data_dir / settings.worker.app_id
-    store_bytes = disk_bytes(store_dir)
+    models_bytes = disk_bytes(store_dir / "models.pkl")
+    store_bytes = disk_bytes(store_dir) - models_bytes
     worker.stop()
     changelog = sum(  # the segments' records (index files are preallocated)
         p.stat().st_size
@@ -92,6 +102,7 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict
         "rss_start_mb": round(rss_start / 2**20, 1), "rss_loaded_mb": round(rss_loaded / 2**20, 1),
         "memory_bytes_per_enterprise": round((rss_loaded - rss_start) / enterprises),
         "store_disk_bytes_per_enterprise": round(store_bytes / enterprises),
+        "models_checkpoint_bytes_per_enterprise": round(models_bytes / enterprises),
         "changelog_bytes_per_enterprise": round(changelog / enterprises),
         "recovery_seconds": round(recovery_seconds, 1),
     }  # fmt: skip
@@ -106,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(".data/bench/population"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    tmp = args.workdir / time.strftime("%Y%m%d-%H%M%S")
+    tmp = (args.workdir / time.strftime("%Y%m%d-%H%M%S")).resolve()
     tmp.mkdir(parents=True)
     result = run(tmp, args.enterprises, args.months, args.store, args.seed)
     for key, value in result.items():

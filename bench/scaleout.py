@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base = Settings()
     broker.ensure_started(base)
-    tmp = args.workdir / time.strftime("%Y%m%d-%H%M%S")
+    tmp = (args.workdir / time.strftime("%Y%m%d-%H%M%S")).resolve()
     tmp.mkdir(parents=True)
     env = _environment(tmp, base.kafka.bootstrap_servers, partitions=4)
     config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed)

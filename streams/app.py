@@ -54,6 +54,7 @@ from streams.producer_metadata import know_changelogs
 from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
 from streams.row_writer import RelayedRowsWriter
+from streams.table_store import register as register_table_store
 from streams.views import register_views
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class WorkerApp(faust.App):
 
 def _faust_app(settings: Settings) -> WorkerApp:
     kafka = settings.kafka
+    register_table_store()  # rocksdb:// for tables written in the commit protocol
     app = WorkerApp(
         settings.worker.app_id,
         broker=f"kafka://{kafka.bootstrap_servers}",
