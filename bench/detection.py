@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1200.0,
                         help="events/s produced while the worker runs (0: all at once, before it starts)")  # fmt: skip
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--alerts-out", type=Path, help="write the fired alerts here (JSON Lines), for analysis")
     args = parser.parse_args(argv)
     config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed,
                               anomaly_rate=args.anomaly_rate, profile=args.profile, end_month=args.end_month)  # fmt: skip
@@ -190,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     figures["mode"] = "in-process" if args.in_process else "pipeline (Kafka + worker + ClickHouse)"
     title = f"detection: {args.enterprises} enterprises × {args.months} months, profile {args.profile}, seed {args.seed}"
     print_report(figures, title)
+    if args.alerts_out:
+        lines = (orjson.dumps({"uscc": a.uscc, "alert_type": a.alert_type, "alert_id": a.alert_id,
+                               "fired_on": a.fired_on.isoformat()}) for a in alerts)  # fmt: skip
+        args.alerts_out.write_bytes(b"\n".join(lines) + b"\n")
     if args.json:
         args.json.write_text(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
     return 0

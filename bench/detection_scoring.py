@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from detectors.situations import situation
+
 EXPLAINS: dict[str, set[str]] = {
     "relocation": {"relocation"},
     "layoff": {"layoff", "relocation", "zombie"},
@@ -167,6 +169,21 @@ def situations(alerts: list[FiredAlert]) -> list[list[FiredAlert]]:
     return out
 
 
+# The diagnoses that name an injected anomaly correctly.
+DIAGNOSES: dict[str, set[str]] = {
+    "relocation": {"relocation"},
+    "zombie": {"zombie_dormant"},
+    "payroll_tax_mismatch": {"payroll_mismatch"},
+    "abnormal_operation": {"abnormal_operation"},
+    "legal_rep_churn": {"governance_churn"},
+    "tax_collapse": {"distress", "signal:tax_collapse"},
+    "layoff": {"distress", "signal:layoff"},
+    "social_security_arrears": {"distress", "signal:social_security_arrears"},
+    "invoice_drop": {"distress", "signal:invoice_drop"},
+    "invoice_spike": {"signal:invoice_spike"},
+}
+
+
 def _explained(alert: FiredAlert, anomaly: Truth) -> bool:
     return (
         anomaly.anomaly_type in EXPLAINS.get(alert.alert_type, set())
@@ -183,17 +200,21 @@ def situation_figures(alerts: list[FiredAlert], truth: list[Truth]) -> dict[str,
 
     A situation is true when one of its alerts is a documented symptom (:data:`EXPLAINS`)
     of its enterprise's injected anomaly; an anomaly is detected when a true situation
-    covers it. ``alerts_per_situation`` says how many alerts one situation cost on average.
+    covers it. ``alerts_per_situation`` says how many alerts one situation cost on average;
+    ``diagnosis_accuracy`` the share of true situations whose diagnosis
+    (:func:`detectors.situations.situation`) names the injected anomaly (:data:`DIAGNOSES`).
     """
     by_uscc: dict[str, list[Truth]] = defaultdict(list)
     for t in truth:
         by_uscc[t.uscc].append(t)
     groups = situations(alerts)
-    true, covered = 0, set[tuple[str, str, date]]()
+    true, named, covered = 0, 0, set[tuple[str, str, date]]()
     for group in groups:
         hits = [t for t in by_uscc.get(group[0].uscc, []) for a in group if _explained(a, t)]
         true += bool(hits)
         covered.update((t.uscc, t.anomaly_type, t.onset) for t in hits)
+        found = situation(a.alert_type for a in group)
+        named += bool(hits) and found is not None and found.diagnosis in DIAGNOSES.get(hits[0].anomaly_type, set())
     precision = true / len(groups) if groups else 0.0
     recall = len(covered) / len(truth) if truth else 0.0
     return {
@@ -203,6 +224,7 @@ def situation_figures(alerts: list[FiredAlert], truth: list[Truth]) -> dict[str,
         "recall": round(recall, 4),
         "f1": _f1(precision, recall),
         "alerts_per_situation": round(sum(len(g) for g in groups) / len(groups), 2) if groups else 0.0,
+        "diagnosis_accuracy": round(named / true, 4) if true else 0.0,
     }
 
 

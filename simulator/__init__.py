@@ -39,8 +39,8 @@ from simulator.malformed import DEFECTS
 
 __all__ = [
     "ANOMALY_TYPES",
-    "DEFECTS",
     "Confounder",
+    "DEFECTS",
     "InjectedAnomaly",
     "SimulatedMessage",
     "SimulationConfig",

@@ -70,3 +70,16 @@ def test_false_alerts_by_kind_of_enterprise() -> None:
                                    "per_1000_enterprise_months": round(2000 / 12, 3)}  # fmt: skip
     assert rows["industry_downturn"]["false_alerts"] == 0
     assert rows["festival"]["false_alerts"] == 1  # February 2026 only
+
+
+def test_a_situation_is_diagnosed_from_all_its_alerts() -> None:
+    truth = [Truth("A", "relocation", date(2026, 3, 5)), Truth("B", "tax_collapse", date(2026, 3, 1))]
+    alerts = [
+        _a("A", "layoff", date(2026, 3, 1)),
+        _a("A", "invoice_drop", date(2026, 3, 3)),
+        _a("A", "relocation", date(2026, 3, 20)),
+        _a("B", "tax_collapse", date(2026, 4, 10)),
+        _a("B", "relocation", date(2026, 4, 12)),  # a wrong diagnosis for B's tax collapse
+    ]
+    figures = situation_figures(alerts, truth)
+    assert figures["true_situations"] == 2 and figures["diagnosis_accuracy"] == 0.5
