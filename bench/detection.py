@@ -48,13 +48,13 @@ from simulator.seasons import festival_month
 console = Console()
 
 
-def run_in_process(config: SimulationConfig) -> list[FiredAlert]:
-    from config.rules import load_rules
+def run_in_process(config: SimulationConfig, rules_path: Path | None = None) -> list[FiredAlert]:
+    from config.rules import RULES_YAML, load_rules
     from detectors.models import OnlineModels
     from schemas import EnterpriseState
     from streams.pipeline import RawMessage, process_message
 
-    rules = load_rules()
+    rules = load_rules(rules_path or RULES_YAML)
     models = OnlineModels()
 
     states: dict[str, EnterpriseState] = {}
@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rate", type=float, default=1200.0,
                         help="events/s produced while the worker runs (0: all at once, before it starts)")  # fmt: skip
+    parser.add_argument("--rules", type=Path, help="an alternative rules YAML (with --in-process), e.g. for tuning")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--alerts-out", type=Path, help="write the fired alerts here (JSON Lines), for analysis")
     args = parser.parse_args(argv)
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     confounded = [Confounded(c.uscc, c.situation) for c in confounders(config)]
     usccs = [e.uscc for e in build_population(config)]
     started = time.perf_counter()
-    alerts = run_in_process(config) if args.in_process else run_pipeline(config, args.rate or None)
+    alerts = run_in_process(config, args.rules) if args.in_process else run_pipeline(config, args.rate or None)
     report = score(alerts, truth, args.enterprises * args.months)
     figures = report.figures()
     figures["by_situation"] = situation_figures(alerts, truth)

@@ -39,8 +39,8 @@ NOW = datetime(2026, 7, 15, tzinfo=UTC)
 # event (``evaluate`` patched as in the second test below).
 BEFORE = {
     "states": "48954996b3175924e5da399056e6506804697224a93815b19f4d4a3b226de2e3",
-    "messages": "d61fbf122e462de088b0bdec45059afb3735f808143076d21268a98c53621fb5",
-    "rows": "33caa62a7f14826c691890d5ecbd4252c539c28a873b4b17f40e8dd28075e5ee",
+    "messages": "2920e2f7c7faad9984e6e0486c7b58a80855e66d1739bd046bd03f1cbbff3beb",
+    "rows": "e7312e8d49cb8d0bec9fb8e945fa14009632f9c3f7429ec9199df21f1ffed567",
 }
 
 
