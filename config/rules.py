@@ -29,11 +29,21 @@ class LayoffRule(_Rule):
     lookback_months: int = Field(ge=1)
 
 
+class ConfidenceRule(_Rule):
+    full_history_months: int = Field(ge=1)
+    full_z: float = Field(gt=0)
+    sigma_floor: float = Field(gt=0)
+    min_confidence: float = Field(ge=0, le=1)
+    min_z: float = Field(ge=0)
+    holiday_depth: float = Field(ge=0, lt=1)
+
+
 class TaxCollapseRule(_Rule):
     ratio: float = Field(gt=0, lt=1)
     baseline_months: int = Field(ge=2)
     min_baseline: float = Field(ge=0)
     seasonal_factors: dict[int, float]
+    seasonal_ratio: float = Field(gt=0, lt=1)
 
 
 class ZombieRule(_Rule):
@@ -41,6 +51,10 @@ class ZombieRule(_Rule):
     months: int = Field(ge=1)
     max_headcount: int = Field(ge=0)
     quiet_invoice_days: int = Field(ge=1)
+    near_zero_share: float = Field(ge=0, lt=1)
+    near_zero_months: int = Field(ge=1)
+    near_zero_headcount: int = Field(ge=0)
+    baseline_months: int = Field(ge=3)
 
 
 class ArrearsRule(_Rule):
@@ -55,7 +69,9 @@ class ChurnRule(_Rule):
 class MismatchRule(_Rule):
     headcount_growth: float = Field(gt=0)
     min_people: int = Field(ge=1)
-    revenue_ratio: float = Field(gt=0, lt=1)
+    per_capita_ratio: float = Field(gt=0, lt=1)
+    baseline_months: int = Field(ge=3)
+    min_z: float = Field(gt=0)
 
 
 class MissingFilingsRule(_Rule):
@@ -79,6 +95,7 @@ class RuleConfig(_Rule):
     """Every rule's thresholds; :attr:`version` is derived from them (``rules-<hash>``)."""
 
     park_districts: list[str]
+    confidence: ConfidenceRule
     layoff: LayoffRule
     tax_collapse: TaxCollapseRule
     zombie: ZombieRule

@@ -22,6 +22,15 @@ from typing import Any
 from config.rules import RuleConfig, default_rules
 from detectors.features import last_filed
 from detectors.findings import Finding
+from detectors.seasonality import (
+    calendar_factor,
+    confidence,
+    deseasonalised,
+    history_months,
+    log_variability,
+    seasonal_expectation,
+    seasonal_ratio,
+)
 from schemas import EnterpriseState, Severity
 from schemas.alert_catalogue import CATALOGUE, AlertType
 from schemas.events import (
@@ -200,53 +209,132 @@ def _expected_revenue(after: EnterpriseState, position: int, months: int) -> tup
     return float(statistics.median(history)), f"median of {len(history)} months"
 
 
+def _backing(
+    values: list[int | None], position: int, ratio: float, season_known: bool, cfg: RuleConfig
+) -> tuple[float, int, float]:
+    """(confidence, filed months of history, own log variability) behind a level change of ``ratio``.
+
+    The confidence is 0 when the change is within ``confidence.min_z`` of the enterprise's
+    own month-to-month deviations: a noisy enterprise needs a bigger fall.
+    """
+    rule = cfg.confidence
+    history = history_months(values, position)
+    sigma = max(rule.sigma_floor, log_variability(values, position) or rule.sigma_floor)
+    z = math.log(max(ratio, 1e-6)) / sigma
+    if abs(z) < rule.min_z:
+        return 0.0, history, sigma
+    return confidence(history, z, season_known, rule.full_history_months, rule.full_z), history, sigma
+
+
+def _own_season(
+    after: EnterpriseState, values: Sequence[int | float | None], position: int, cfg: RuleConfig
+) -> float | None:
+    """The month's own seasonal expectation, the park's holidays (Spring Festival) taken out first."""
+    first = after.monthly.first
+    if first is None or position < 12:
+        return None
+    holidays, depth = tuple(cfg.invoice.holidays), cfg.confidence.holiday_depth
+    own = seasonal_expectation(deseasonalised(values, first, holidays, depth), position)
+    return None if own is None else own * calendar_factor(first + position, holidays, depth)
+
+
 def tax_collapse(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """Declared sales revenue collapsed against the enterprise's own expected level."""
+    """Declared sales revenue collapsed against the enterprise's own expected level.
+
+    The level is the scorer's forecast or the median of the previous months (with the park's
+    calendar factors). With a year of history the month must also have collapsed against the
+    enterprise's own same month last year × its recent year-on-year growth, so a business
+    whose low season this is does not alarm. With less history the finding is held (not
+    sent) until the history and the enterprise's own variability back it
+    (``confidence.min_confidence``).
+    """
     rule = cfg.tax_collapse
-    position = last_filed(after.monthly.revenue)
+    values = after.monthly.revenue
+    position = last_filed(values)
     if position is None:
         return _off("tax_collapse", after)
     expected = _expected_revenue(after, position, rule.baseline_months)
-    revenue = after.monthly.revenue[position] or 0
+    revenue = values[position] or 0
     if expected is not None and expected[1] != "forecast":
         month = int(after.monthly.period_of(position)[5:7])
         expected = (expected[0] * rule.seasonal_factors.get(month, 1.0), expected[1] + ", seasonally adjusted")
     if expected is None or expected[0] < rule.min_baseline or revenue >= rule.ratio * expected[0]:
         return _off("tax_collapse", after)
     ratio = revenue / expected[0]
+    own = _own_season(after, values, position, cfg)
+    if own is not None and revenue >= rule.seasonal_ratio * own:
+        return _off("tax_collapse", after)  # its own season: the same month last year was as low
+    weakest = ratio if own is None else max(ratio, revenue / own)
+    backed, history, sigma = _backing(values, position, weakest, own is not None, cfg)
+    if backed < cfg.confidence.min_confidence:
+        return _off("tax_collapse", after)  # held: too little history behind it
     name, period = _name(after), after.monthly.period_of(position)
     return _finding(
         "tax_collapse", True, Severity.CRITICAL if ratio < 0.15 else _usual("tax_collapse"),
         (f"税收骤降：{name}", f"{name} {period} 申报销售额 {revenue:,} 元，仅为预期 {expected[0]:,.0f} 元的 {ratio:.0%}。"),
         (f"Tax collapse: {name}",
          f"{name} declared sales of {revenue:,} CNY for {period}, {ratio:.0%} of the expected {expected[0]:,.0f} CNY ({expected[1]})."),
-        {"period": period, "revenue": revenue, "expected": round(expected[0]), "basis": expected[1], "ratio": round(ratio, 3)},
+        {"period": period, "revenue": revenue, "expected": round(expected[0]), "basis": expected[1], "ratio": round(ratio, 3),
+         "same_month_last_year_expected": None if own is None else round(own), "confidence": backed,
+         "history_months": history, "own_variability": round(sigma, 3)},
+        decisive=("period", "revenue", "expected", "basis", "ratio"),
     )  # fmt: skip
 
 
-def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """Zero-revenue filings, a skeleton staff and no invoices: a shell that only files."""
+def _near_zero(after: EnterpriseState, cfg: RuleConfig) -> tuple[int, float] | None:
+    """(months, own level before) when the last filed months are near zero against the level before."""
     rule = cfg.zombie
     filed = _filed(after.monthly.revenue)
-    revenue = filed[-rule.months :]
-    if len(revenue) < rule.months or len(filed) < 3 or any(v > rule.max_revenue for _, v in revenue):
-        return _off("zombie", after)
+    recent, earlier = filed[-rule.near_zero_months :], filed[: -rule.near_zero_months][-rule.baseline_months :]
+    if len(recent) < rule.near_zero_months or len(earlier) < 3:
+        return None
+    level = float(statistics.median(v for _, v in earlier))
+    if level < cfg.tax_collapse.min_baseline or any(v > rule.near_zero_share * level for _, v in recent):
+        return None
+    return len(recent), level
+
+
+def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """A shell that only files: zero (or near-zero) revenue, a skeleton staff, (almost) no invoices.
+
+    Zero-revenue filings (零申报) with at most ``max_headcount`` insured and no invoice; or,
+    scale-free, revenue and invoicing below ``near_zero_share`` of the enterprise's own level
+    before, with at most ``near_zero_headcount`` insured.
+    """
+    rule = cfg.zombie
+    staff = after.monthly.headcount[last] if (last := last_filed(after.monthly.headcount)) is not None else None
+    if staff is None or staff > max(rule.max_headcount, rule.near_zero_headcount):
+        return _off("zombie", after)  # most enterprises: no need to look further
+    filed = _filed(after.monthly.revenue)
     heads = _filed(after.monthly.headcount)
-    if not heads or heads[-1][1] > rule.max_headcount:
+    if len(filed) < 3:
+        return _off("zombie", after)
+    revenue = filed[-rule.months :]
+    zero = len(revenue) >= rule.months and all(v <= rule.max_revenue for _, v in revenue)
+    near = None if zero else _near_zero(after, cfg)
+    if zero and heads[-1][1] <= rule.max_headcount:
+        allowed = 0.0
+    elif near is not None and heads[-1][1] <= rule.near_zero_headcount:
+        allowed = rule.near_zero_share * near[1]
+    else:
         return _off("zombie", after)
     inv = after.invoices
     if inv.start is not None and after.business_at is not None:
-        quiet_since = after.business_at - timedelta(days=rule.quiet_invoice_days)  # no invoices since then
+        quiet_since = after.business_at - timedelta(days=rule.quiet_invoice_days)  # (almost) no invoices since then
         recent = [a for i, a in enumerate(inv.amount) if inv.start + timedelta(days=i) > quiet_since]
-        if any(recent):
+        if sum(recent) > allowed:
             return _off("zombie", after)
     name = _name(after)
+    months = len(revenue) if near is None else near[0]
+    what_zh, what_en = ("零申报", "files zero revenue") if near is None else ("申报销售额接近零", "files near-zero revenue")
     return _finding(
         "zombie", True, _usual("zombie"),
-        (f"疑似僵尸企业：{name}", f"{name} 连续零申报，参保 {heads[-1][1]} 人，近 {rule.quiet_invoice_days} 天无开票。"),
+        (f"疑似僵尸企业：{name}", f"{name} 连续{what_zh}，参保 {heads[-1][1]} 人，近 {rule.quiet_invoice_days} 天几乎无开票。"),
         (f"Zombie enterprise: {name}",
-         f"{name} files zero revenue with {heads[-1][1]} insured employees and no invoices in {rule.quiet_invoice_days} days."),
-        {"zero_revenue_months": len(revenue), "headcount": heads[-1][1]},
+         f"{name} {what_en} with {heads[-1][1]} insured employees and (almost) no invoices in {rule.quiet_invoice_days} days."),
+        {"zero_revenue_months": months, "headcount": heads[-1][1],
+         **({} if near is None else {"near_zero": True, "level_before": round(near[1])})},
+        decisive=("zero_revenue_months", "headcount"),
     )  # fmt: skip
 
 
@@ -275,26 +363,63 @@ def social_security_arrears(before: EnterpriseState | None, after: EnterpriseSta
     )  # fmt: skip
 
 
+def _per_capita(after: EnterpriseState) -> list[float | None]:
+    """VAT revenue per insured employee, month by month (``None`` where either is missing)."""
+    m = after.monthly
+    return [
+        None if r is None or h is None or h <= 0 else r / h for r, h in zip(m.revenue, m.headcount, strict=True)
+    ]
+
+
 def payroll_tax_mismatch(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """Headcount grows while declared revenue falls: payroll and tax tell different stories."""
+    """Payroll grows while revenue per insured employee collapses: payroll and tax tell different stories.
+
+    Scale-free: per-capita output against the enterprise's own level of the months before,
+    judged in its own month-to-month variability; with a year of history also against its
+    own same month last year.
+    """
     rule = cfg.payroll_tax_mismatch
-    heads, revenue = _filed(after.monthly.headcount), _filed(after.monthly.revenue)
-    if len(heads) < 4 or len(revenue) < 4:
+    per_capita = _per_capita(after)
+    position = last_filed(per_capita)  # type: ignore[arg-type]
+    if position is None:
         return _off("payroll_tax_mismatch", after)
-    head_growth = heads[-1][1] / max(heads[-4][1], 1) - 1
-    added = heads[-1][1] - heads[-4][1]
-    recent = revenue[-1][1]
-    earlier = statistics.median(v for _, v in revenue[-4:-1])
-    if (head_growth < rule.headcount_growth or added < rule.min_people or earlier <= 0
-            or recent >= rule.revenue_ratio * earlier):  # fmt: skip
+    earlier = [v for v in per_capita[max(0, position - rule.baseline_months) : position] if v is not None]
+    heads_before = [h for h in after.monthly.headcount[max(0, position - 4) : position] if h is not None]
+    if len(earlier) < 3 or not heads_before:
         return _off("payroll_tax_mismatch", after)
+    heads = after.monthly.headcount[position] or 0
+    reference_heads = statistics.median(heads_before)
+    head_growth = heads / max(reference_heads, 1) - 1
+    if head_growth < rule.headcount_growth or heads - reference_heads < rule.min_people:
+        return _off("payroll_tax_mismatch", after)
+    # per-capita output with the park's holidays (Spring Festival) taken out of each month
+    first = after.monthly.first or 0
+    calendar = deseasonalised(per_capita, first, tuple(cfg.invoice.holidays), cfg.confidence.holiday_depth)
+    now = calendar[position] or 0.0
+    level = float(statistics.median(v for v in calendar[max(0, position - rule.baseline_months) : position] if v is not None))
+    if level <= 0:
+        return _off("payroll_tax_mismatch", after)
+    ratio = now / level
+    if ratio > rule.per_capita_ratio:
+        return _off("payroll_tax_mismatch", after)
+    own = seasonal_expectation(calendar, position)
+    if own is not None and now > rule.per_capita_ratio * own:
+        return _off("payroll_tax_mismatch", after)  # its own season
+    sigma = max(cfg.confidence.sigma_floor, log_variability(calendar, position) or cfg.confidence.sigma_floor)
+    z = math.log(max(ratio, 1e-6)) / sigma
+    if z > -rule.min_z:
+        return _off("payroll_tax_mismatch", after)  # within what this enterprise's months do anyway
     name = _name(after)
+    revenue_ratio = (after.monthly.revenue[position] or 0) / max(1.0, level * reference_heads)
     return _finding(
         "payroll_tax_mismatch", True, _usual("payroll_tax_mismatch"),
-        (f"用工与纳税背离：{name}", f"{name} 参保人数增长 {head_growth:.0%}，而申报销售额降至前期的 {recent / earlier:.0%}。"),
+        (f"用工与纳税背离：{name}", f"{name} 参保人数增长 {head_growth:.0%}，人均申报销售额降至前期的 {ratio:.0%}。"),
         (f"Payroll-tax mismatch: {name}",
-         f"{name} grew its insured headcount by {head_growth:.0%} while declared sales fell to {recent / earlier:.0%} of before."),
-        {"headcount_growth": round(head_growth, 3), "revenue_ratio": round(recent / earlier, 3)},
+         f"{name} grew its insured headcount by {head_growth:.0%} while declared sales per insured employee fell to "
+         f"{ratio:.0%} of before ({-z:.1f} of its own deviations)."),
+        {"period": after.monthly.period_of(position), "headcount_growth": round(head_growth, 3),
+         "per_capita_ratio": round(ratio, 3), "revenue_ratio": round(revenue_ratio, 3), "z": round(z, 2)},
+        decisive=("period", "headcount_growth", "per_capita_ratio"),
     )  # fmt: skip
 
 
@@ -404,7 +529,9 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
         recent, history = [i for i in days if i >= split], [i for i in days if i < split]
         history_counts, history_amounts = sum(counts[i] for i in history), sum(amounts[i] for i in history)
         seen_count, seen_amount = sum(counts[i] for i in recent), sum(amounts[i] for i in recent)
-    if len(history) < rule.min_history_days or len(recent) < rule.window_days // 2:
+    if len(history) < rule.min_history_days or len(recent) < rule.window_days:
+        # too little history, or a holiday inside the judged days (the restart after the
+        # Spring Festival is slow everywhere): judge a full window of ordinary days only
         return _off(kind, after)
     rate = history_counts / len(history)
     per_invoice = history_amounts / max(1, history_counts)
@@ -419,6 +546,33 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
     p = _poisson_tail(seen_count, expected_count, upper=spike)
     if p > rule.max_probability:
         return _off(kind, after)
+    # Only a tentative finding pays for the enterprise's own season (invoices are 94% of the
+    # events): last year's VAT of the recent days' months against the history days' months.
+    # A spike in the month that was last year's peak, or a drop in last year's low month, is
+    # judged against that season.
+    season = _invoice_season(after, first, recent, history)
+    if season is not None:
+        # the own season can explain a finding away, never strengthen it: one year of monthly
+        # returns is too noisy a reference for that
+        season = max(1.0, season) if spike else min(1.0, season)
+        expected_count, expected_amount = expected_count * season, expected_amount * season
+        ratio = seen_amount / expected_amount
+        if (spike and ratio < rule.spike_factor) or (not spike and ratio > rule.drop_ratio):
+            return _off(kind, after)  # its own season explains it
+        p = _poisson_tail(seen_count, expected_count, upper=spike)
+        if p > rule.max_probability:
+            return _off(kind, after)
+    revenue = after.monthly.revenue
+    sigma = max(cfg.confidence.sigma_floor, log_variability(revenue, len(revenue)) or cfg.confidence.sigma_floor)
+    z = math.log(max(ratio, 1e-6)) / sigma
+    if abs(z) < cfg.confidence.min_z:
+        return _off(kind, after)  # within what this enterprise's months do anyway
+    backed = confidence(
+        history_months(revenue, len(revenue)), z, season is not None, cfg.confidence.full_history_months,
+        cfg.confidence.full_z,
+    )  # fmt: skip
+    if backed < cfg.confidence.min_confidence:
+        return _off(kind, after)  # held: too little history to know the enterprise's seasons
     name = _name(after)
     zh_word, en_word = ("激增", "spike") if kind == "invoice_spike" else ("骤减", "drop")
     n = len(recent)
@@ -430,8 +584,38 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
          f"{name} issued {seen_count} invoices for {seen_amount:,} CNY over the last {n} working days; its usual rate "
          f"gives {expected_count:.1f} invoices and {expected_amount:,.0f} CNY ({ratio:.1f}×, p = {p:.1e})."),
         {"days": n, "invoices": seen_count, "amount": seen_amount, "expected_invoices": round(expected_count, 2),
-         "expected_amount": round(expected_amount), "ratio": round(ratio, 2), "p_value": float(f"{p:.2e}")},
+         "expected_amount": round(expected_amount), "ratio": round(ratio, 2), "p_value": float(f"{p:.2e}"),
+         "own_season_factor": None if season is None else round(season, 3), "confidence": backed},
+        decisive=("days", "invoices", "amount", "expected_invoices", "expected_amount", "ratio", "p_value"),
     )  # fmt: skip
+
+
+def _invoice_season(after: EnterpriseState, first: int, recent: Sequence[int], history: Sequence[int]) -> float | None:
+    """Last year's VAT revenue of the recent days' months over that of the history days' months."""
+    m = after.monthly
+    if m.first is None:
+        return None
+
+    def months(positions: Sequence[int]) -> list[int]:
+        out = []
+        for i in positions:
+            day = date.fromordinal(first + i)
+            out.append(day.year * 12 + day.month - 1)
+        return out
+
+    now, before = months(recent), months(history)
+    found = seasonal_ratio(m.revenue, m.first, now, before)
+    if found is not None:
+        return found
+    # Less than a year behind the history days: last year's recent month against this
+    # year's history months (those filed), growth left out.
+    last_year = [m.revenue[p] for p in {mo - 12 - m.first for mo in now} if 0 <= p < len(m.revenue)]
+    this_year = [
+        v for mo in before if 0 <= (p := mo - m.first) < len(m.revenue) and (v := m.revenue[p]) is not None
+    ]
+    if not last_year or None in last_year or len(this_year) < len(before) / 2 or sum(this_year) <= 0:
+        return None
+    return (sum(v or 0 for v in last_year) / len(last_year)) / (sum(this_year) / len(this_year))
 
 
 def invoice_spike(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:

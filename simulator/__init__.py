@@ -33,15 +33,18 @@ from simulator.anomalies import (
     write_truth,
 )
 from simulator.config import SimulationConfig, default_end_month
+from simulator.confounders import Confounder, confounders
 from simulator.engine import SimulatedMessage, simulate, write_jsonl
 from simulator.malformed import DEFECTS
 
 __all__ = [
     "ANOMALY_TYPES",
+    "Confounder",
     "DEFECTS",
     "InjectedAnomaly",
     "SimulatedMessage",
     "SimulationConfig",
+    "confounders",
     "default_end_month",
     "ground_truth",
     "read_truth",

@@ -19,6 +19,7 @@ import orjson
 from simulator.config import SimulationConfig, month_text
 from simulator.names import RELOCATION_TARGETS
 from simulator.population import Enterprise, build_population
+from simulator.profile import AnomalyProfile
 from simulator.seasons import month_days
 
 ANOMALY_TYPES: tuple[str, ...] = (
@@ -33,19 +34,7 @@ ANOMALY_TYPES: tuple[str, ...] = (
     "tax_collapse",
     "zombie",
 )
-# Relative frequency of each type among anomalous enterprises.
-_TYPE_WEIGHTS: dict[str, float] = {
-    "layoff": 15,
-    "tax_collapse": 15,
-    "social_security_arrears": 12,
-    "zombie": 10,
-    "relocation": 10,
-    "payroll_tax_mismatch": 8,
-    "legal_rep_churn": 8,
-    "invoice_spike": 8,
-    "invoice_drop": 8,
-    "abnormal_operation": 6,
-}
+# The relative frequency of each type and the effect sizes come from the profile.
 MONTHLY_TYPES = frozenset(
     {"zombie", "layoff", "tax_collapse", "social_security_arrears", "payroll_tax_mismatch"}
 )
@@ -101,33 +90,39 @@ def _r(value: float) -> float:
 
 
 def _plan_one(
-    rng: random.Random, ent: Enterprise, kind: str, month: int, window_end: date
+    rng: random.Random, ent: Enterprise, kind: str, month: int, window_end: date, effects: AnomalyProfile
 ) -> InjectedAnomaly:
     days = month_days(month)
     period = month_text(month)
     onset = days[0]
     params: dict[str, Any] = {}
     if kind == "zombie":
-        params = {"headcount": rng.choice((1, 1, 2)), "revenue_factor": 0.0}
+        params = {"headcount": rng.choice(effects.zombie_headcount), "revenue_factor": 0.0}
         text = "Zombie enterprise (僵尸企业): zero revenue, zero tax, 1–2 insured staff, filings keep coming"
+        if effects.zombie_revenue[1] > 0:  # near-zero rather than zero filings
+            params["revenue_factor"] = _r(rng.uniform(*effects.zombie_revenue))
+            text = (
+                f"Zombie enterprise (僵尸企业): near-zero revenue ({params['revenue_factor']:.1%} of before), "
+                f"{params['headcount']} insured staff, filings keep coming"
+            )
     elif kind == "layoff":
-        factor = _r(rng.uniform(0.35, 0.6))
-        params = {"headcount_factor": factor, "revenue_factor": _r(rng.uniform(0.8, 0.95))}
+        factor = _r(rng.uniform(*effects.layoff_headcount))
+        params = {"headcount_factor": factor, "revenue_factor": _r(rng.uniform(*effects.layoff_revenue))}
         text = f"Layoff (裁员): insured headcount falls to {factor:.0%} of its level at onset"
     elif kind == "tax_collapse":
-        factor = _r(rng.uniform(0.08, 0.3))
+        factor = _r(rng.uniform(*effects.tax_collapse_revenue))
         params = {"revenue_factor": factor}
         text = f"Tax collapse (税收断崖): sales revenue and tax fall to {factor:.0%} of trend"
     elif kind == "social_security_arrears":
-        share = _r(rng.uniform(0.0, 0.5))
+        share = _r(rng.uniform(*effects.arrears_paid_share))
         params = {"paid_share": share}
         text = (
             f"Social-security arrears (社保欠缴): only {share:.0%} of contributions paid, arrears accumulate"
         )
     elif kind == "payroll_tax_mismatch":
         params = {
-            "headcount_factor": _r(rng.uniform(1.3, 1.6)),
-            "revenue_factor": _r(rng.uniform(0.2, 0.4)),
+            "headcount_factor": _r(rng.uniform(*effects.mismatch_headcount)),
+            "revenue_factor": _r(rng.uniform(*effects.mismatch_revenue)),
         }
         text = "Payroll vs tax mismatch (用工与纳税背离): insured headcount grows while revenue and tax fall sharply"
     elif kind == "relocation":
@@ -137,8 +132,8 @@ def _plan_one(
         params = {
             "district_code": district,
             "moved_out_date": moved.isoformat(),
-            "headcount_factor": _r(rng.uniform(0.4, 0.7)),
-            "pre_headcount_factor": _r(rng.uniform(0.8, 0.9)),
+            "headcount_factor": _r(rng.uniform(*effects.relocation_headcount)),
+            "pre_headcount_factor": _r(rng.uniform(*effects.relocation_pre_headcount)),
         }
         text = f"Relocation out of the park (迁出园区) to district {district}; status moved_out on {moved.isoformat()}"
     elif kind == "legal_rep_churn":
@@ -155,10 +150,10 @@ def _plan_one(
         onset = days[rng.randrange(0, min(14, len(days)))]
         duration = rng.randint(10, 16)
         if kind == "invoice_spike":
-            factor = _r(rng.uniform(4.0, 6.0))
+            factor = _r(rng.uniform(*effects.invoice_spike_amount))
             text = f"Invoice spike (发票异常激增): daily invoice amounts ×{factor:.1f} for {duration} days"
         else:
-            factor = _r(rng.uniform(0.05, 0.15))
+            factor = _r(rng.uniform(*effects.invoice_drop_amount))
             text = f"Invoice drop (开票骤降): daily invoice amounts fall to {factor:.0%} for {duration} days"
         params = {"amount_factor": factor, "duration_days": duration}
     else:  # abnormal_operation
@@ -184,11 +179,12 @@ def plan_anomalies(population: list[Enterprise], config: SimulationConfig) -> di
     eligible = [e for e in population if e.founded < first and e.deregister_month is None]
     count = min(len(eligible), round(config.anomaly_rate * config.enterprises))
     window_end = month_days(last)[-1]
+    effects = config.profile_settings.anomalies
     plan: dict[str, InjectedAnomaly] = {}
     for ent in sorted(rng.sample(eligible, count), key=lambda e: e.index):
-        types = _eligible_types(ent, config)
-        kind = rng.choices(types, weights=[_TYPE_WEIGHTS[t] for t in types])[0]
-        plan[ent.uscc] = _plan_one(rng, ent, kind, rng.randint(low, high), window_end)
+        types = [t for t in _eligible_types(ent, config) if effects.weights.get(t, 0) > 0]
+        kind = rng.choices(types, weights=[effects.weights[t] for t in types])[0]
+        plan[ent.uscc] = _plan_one(rng, ent, kind, rng.randint(low, high), window_end, effects)
     return plan
 
 

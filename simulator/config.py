@@ -11,8 +11,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from schemas.events import SHANGHAI
+from simulator.profile import SimulationProfile, load_profile
 
-LIBRARY_RATES = ("legacy_tax_rate", "legacy_social_security_rate", "unannounced_identity_rate", "contradiction_rate")
+LIBRARY_RATES = (
+    "legacy_tax_rate",
+    "legacy_social_security_rate",
+    "unannounced_identity_rate",
+    "contradiction_rate",
+)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -60,16 +66,26 @@ class SimulationConfig:
     legacy_social_security_rate: float = 0.0
     unannounced_identity_rate: float = 0.0
     contradiction_rate: float = 0.0
+    # Distributions, effect sizes and confounders: a file in simulator/profiles/ or a path.
+    profile: str = "default"
 
     def __post_init__(self) -> None:
         if self.end_month is None:
             object.__setattr__(self, "end_month", default_end_month())
         month_index(self.resolved_end_month)
+        load_profile(self.profile)  # fail early on a missing or invalid profile
         if self.enterprises < 0:
             raise ValueError("enterprises must be >= 0")
         if self.months < 1:
             raise ValueError("months must be >= 1")
-        for name in ("anomaly_rate", "invalid_rate", "duplicate_rate", "amendment_rate", "late_rate", *LIBRARY_RATES):
+        for name in (
+            "anomaly_rate",
+            "invalid_rate",
+            "duplicate_rate",
+            "amendment_rate",
+            "late_rate",
+            *LIBRARY_RATES,
+        ):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {rate}")
@@ -88,8 +104,17 @@ class SimulationConfig:
         return self.last_month - self.months + 1
 
     @property
+    def profile_settings(self) -> SimulationProfile:
+        return load_profile(self.profile)
+
+    @property
     def run_id(self) -> str:
         """A short digest of the config; prefixes event ids so different runs never collide."""
-        # the one-library rates join the digest only when set: a run without them keeps its ids
-        items = [(k, v) for k, v in sorted(asdict(self).items()) if k not in LIBRARY_RATES or v]
+        # the one-library rates and the profile join the digest only when set: a run without
+        # them keeps its ids
+        items = [
+            (k, v)
+            for k, v in sorted(asdict(self).items())
+            if (k not in LIBRARY_RATES or v) and (k != "profile" or v != "default")
+        ]
         return hashlib.sha256(repr(items).encode()).hexdigest()[:8]

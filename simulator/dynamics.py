@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simulator.anomalies import InjectedAnomaly
 from simulator.config import month_index
+from simulator.confounders import Confounder, headcount_factor, revenue_factor
 from simulator.population import Enterprise
+from simulator.profile import SimulationProfile, load_profile
 from simulator.seasons import seasonal_factor
 
 SOCIAL_SECURITY_RATE = 0.365  # employer + employee share of the base (pension, medical, unemployment, injury)
@@ -49,7 +52,11 @@ def _apply_shock(ent: Enterprise, anomaly: InjectedAnomaly, month: int) -> None:
     if month != onset:
         return
     if kind == "zombie":
-        ent.revenue, ent.growth, ent.headcount = 0.0, 0.0, float(params["headcount"])
+        ent.revenue, ent.growth, ent.headcount = (
+            ent.revenue * params["revenue_factor"],
+            0.0,
+            float(params["headcount"]),
+        )
         ent.wage_base = MIN_BASE
     elif kind in ("layoff", "payroll_tax_mismatch", "relocation"):
         ent.headcount *= params["headcount_factor"]
@@ -80,8 +87,31 @@ def cit_payable(ent: Enterprise, quarter_revenue: float) -> float:
     return profit * rate
 
 
-def advance(ent: Enterprise, month: int, anomaly: InjectedAnomaly | None, rng: random.Random) -> MonthFigures:
-    """Move ``ent`` one month forward and return what it reports for ``month``."""
+def _capital_increase(ent: Enterprise, found: Sequence[Confounder], month: int) -> None:
+    """Hiring over the three months after a capital increase, revenue growth after that."""
+    for c in found:
+        if c.situation == "capital_increase":
+            start = c.start.year * 12 + c.start.month - 1
+            if 1 <= month - start <= 3:
+                ent.headcount *= c.params["hiring"] ** (1 / 3)
+            if 3 <= month - start <= 5:
+                ent.revenue *= c.params["revenue_growth"] ** (1 / 3)
+
+
+def advance(
+    ent: Enterprise,
+    month: int,
+    anomaly: InjectedAnomaly | None,
+    rng: random.Random,
+    profile: SimulationProfile | None = None,
+    found: Sequence[Confounder] = (),
+) -> MonthFigures:
+    """Move ``ent`` one month forward and return what it reports for ``month``.
+
+    ``profile`` gives the noise and the calendar (default: the default profile); ``found``
+    the enterprise's confounders.
+    """
+    profile = profile or load_profile("default")
     monthly_growth = (1.0 + max(ent.growth, -0.9)) ** (1 / 12)
     if month > ent.founded:
         ent.revenue *= monthly_growth * math.exp(rng.gauss(0, 0.02))
@@ -90,17 +120,25 @@ def advance(ent: Enterprise, month: int, anomaly: InjectedAnomaly | None, rng: r
         ent.wage_base = min(24_000.0, ent.wage_base * 1.04)
     if anomaly is not None:
         _apply_shock(ent, anomaly, month)
+    if found:
+        _capital_increase(ent, found, month)
     zombie = (
         anomaly is not None
         and anomaly.anomaly_type == "zombie"
         and month >= month_index(anomaly.onset_period)
     )
-    if zombie:
+    noise, seasons = profile.dynamics, profile.seasons
+    if zombie and ent.revenue <= 0.0:
         revenue = 0.0
     else:
-        sigma = 0.05 + 0.25 / (1.0 + ent.revenue / 200_000)
-        revenue = ent.revenue * seasonal_factor(month) * math.exp(rng.gauss(-sigma * sigma / 2, sigma))
-    headcount = max(1, round(ent.headcount))
+        sigma = noise.noise_floor + noise.noise_small / (1.0 + ent.revenue / noise.noise_scale)
+        season = seasonal_factor(month, seasons.month_factors, seasons.festival)
+        if ent.season is not None:
+            season *= ent.season[month % 12]
+        revenue = ent.revenue * season * math.exp(rng.gauss(-sigma * sigma / 2, sigma))
+        if found:
+            revenue *= revenue_factor(list(found), month)
+    headcount = max(1, round(ent.headcount * (headcount_factor(list(found), month) if found else 1.0)))
     base = headcount * ent.wage_base
     due = base * SOCIAL_SECURITY_RATE
     paid = due

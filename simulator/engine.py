@@ -19,10 +19,11 @@ import orjson
 
 from simulator.anomalies import InjectedAnomaly, plan_anomalies
 from simulator.config import SimulationConfig, month_index, month_text
+from simulator.confounders import plan_confounders
 from simulator.dynamics import MonthFigures, advance, cit_payable
 from simulator.library import LibraryPlan
 from simulator.malformed import corrupt
-from simulator.payloads import amended, cit_filing, envelope, invoice, social_security, vat_filing
+from simulator.payloads import amended, cit_filing, envelope, invoice, money, social_security, vat_filing
 from simulator.population import Enterprise, build_population
 from simulator.registry import RegistryChanges
 from simulator.seasons import day_activity, day_start_ts, local_datetime, month_days, ts_day
@@ -64,6 +65,8 @@ class _Run:
         self.config = config
         self.population = build_population(config)
         self.plan = plan_anomalies(self.population, config)
+        self.profile = config.profile_settings
+        self.confounders = plan_confounders(self.population, self.plan, config)
         self.rng = random.Random(f"{config.seed}:events")
         self.noise = random.Random(f"{config.seed}:delivery")  # late / duplicate / malformed draws
         self.run_id = config.run_id
@@ -106,7 +109,9 @@ class _Run:
             broken, defect = corrupt(value, noise)
             self._put(ts + noise.randint(0, 600), kind, key, broken, defect, False)
 
-    def _one_library(self, ent: Enterprise, kind: str, fields: dict[str, Any], payload: dict[str, Any]) -> bytes | None:
+    def _one_library(
+        self, ent: Enterprise, kind: str, fields: dict[str, Any], payload: dict[str, Any]
+    ) -> bytes | None:
         """Add what the department knows; maybe name the enterprise by a legacy identifier (the new key)."""
         library = self.library
         if fields.get("change") == "establishment":
@@ -154,7 +159,9 @@ class _Run:
         for ent in self.population:
             anomaly = self.plan.get(ent.uscc)
             if ent.founded < first:
-                figures = advance(ent, first - 1, anomaly, self.rng)
+                figures = advance(
+                    ent, first - 1, anomaly, self.rng, self.profile, self.confounders.get(ent.uscc, ())
+                )
                 self._close_month(ent, figures)
                 self.registry.establish(
                     ent, day_start_ts(month_days(first)[0]) + self.rng.randint(0, 8 * 3600)
@@ -185,8 +192,12 @@ class _Run:
                     ent, day_start_ts(days[established]) + rng.randint(9 * 3600, 17 * 3600)
                 )
             self._file_previous(ent, month, anomaly)
-            figures = advance(ent, month, anomaly, rng)
+            found = self.confounders.get(ent.uscc, ())
+            figures = advance(ent, month, anomaly, rng, self.profile, found)
             self._close_month(ent, figures)
+            for c in found:
+                if c.situation == "capital_increase" and c.start == days[0]:
+                    self._capital_increase(ent, c.params, days)
             default_day = days[rng.randrange(first_day, 25)]
             ss_day = self.registry.social_security_day(ent, anomaly, month, default_day)
             self.file(
@@ -199,6 +210,21 @@ class _Run:
             )
             if ent.founded < month:
                 self.registry.random_changes(ent, anomaly, days)
+
+    def _capital_increase(self, ent: Enterprise, params: dict[str, Any], days: tuple[date, ...]) -> None:
+        """A confounder: new shareholders raise the registered capital (hiring follows)."""
+        amount = int(round(ent.capital * (params["capital_factor"] - 1.0), -4))
+        ent.capital += amount
+        day = days[min(params["day"], len(days) - 1)]
+        fields = {
+            "change": "shareholder",
+            "registered_capital": money(ent.capital),
+            "shareholder": {
+                "name": "杭州未来产业投资合伙企业（有限合伙）",
+                "capital_injection": money(amount),
+            },
+        }
+        self.schedule(day_start_ts(day) + 10 * 3600, ent, "registration", fields)
 
     def _file_previous(self, ent: Enterprise, month: int, anomaly: InjectedAnomaly | None) -> None:
         prev = self.last[ent.index]
@@ -260,7 +286,8 @@ class _Run:
         for month in range(self.config.first_month, self.config.last_month + 1):
             self.plan_month(month)
             days = month_days(month)
-            activity = [day_activity(d) for d in days]
+            festival = self.profile.seasons.festival
+            activity = [day_activity(d, festival) for d in days]
             total = sum(activity)
             for day, act in zip(days, activity, strict=True):
                 if self.config.daily_invoices:

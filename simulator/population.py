@@ -29,13 +29,7 @@ _CAPITAL_STEPS = (1e5, 5e5, 1e6, 2e6, 3e6, 5e6, 1e7, 2e7, 3e7, 5e7, 1e8, 2e8, 5e
 _INDUSTRY_CUMULATIVE = tuple(accumulate(i.weight for i in INDUSTRIES))
 
 STAGES = ("startup", "gazelle", "mature", "declining")
-# stage → (median annual revenue CNY, mean annual growth, growth spread)
-_STAGE_ECONOMICS: dict[str, tuple[float, float, float]] = {
-    "startup": (1_500_000, 0.45, 0.35),
-    "gazelle": (25_000_000, 0.60, 0.25),
-    "mature": (15_000_000, 0.05, 0.06),
-    "declining": (8_000_000, -0.15, 0.07),
-}
+# stage economics (median annual revenue, growth) and the spreads come from the profile
 SMALL_SCALE_LIMIT = 5_000_000  # annual sales above which VAT general-taxpayer status is required
 
 
@@ -66,6 +60,7 @@ class Enterprise:
     invoice_amount: float
     invoiced_share: float
     deregister_month: int | None = None
+    season: tuple[float, ...] | None = None  # own month factors (Q4-seasonal businesses)
     # engine state
     status: str = "active"
     arrears: float = 0.0
@@ -121,11 +116,13 @@ def _enterprise(rng: random.Random, index: int, config: SimulationConfig, used: 
         founded = first - 1 - int(age * 12)
     industry = rng.choices(INDUSTRIES, cum_weights=_INDUSTRY_CUMULATIVE)[0]
     stage = "startup" if founded_in_window else _stage(rng, age)
-    median, mean_growth, spread = _STAGE_ECONOMICS[stage]
-    annual = min(2e10, rng.lognormvariate(math.log(median), 1.2))
+    profile = config.profile_settings.population
+    economics = profile.stages[stage]
+    median, mean_growth, spread = economics.median_revenue, economics.growth, economics.growth_spread
+    annual = min(2e10, rng.lognormvariate(math.log(median), profile.revenue_sigma))
     if founded_in_window:
         annual *= 0.3
-    per_head = industry.revenue_per_employee * rng.lognormvariate(0, 0.35)
+    per_head = industry.revenue_per_employee * rng.lognormvariate(0, profile.per_head_sigma)
     heads = annual / per_head
     if stage == "startup":  # R&D start-ups staff up before they sell
         heads = max(heads, rng.lognormvariate(math.log(8), 0.6))

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from schemas.events import SHANGHAI
+from simulator.profile import Festival
 
 # 农历正月初一 (Spring Festival day) per year; outside the table we assume early February.
 SPRING_FESTIVAL: dict[int, date] = {
@@ -34,6 +35,9 @@ SPRING_FESTIVAL: dict[int, date] = {
 # Calendar-month factors before the Spring Festival effect (Jan = index 0): quarter-end bumps,
 # the National Day golden week in October, the December peak.
 _MONTH_FACTOR = (1.00, 1.00, 1.03, 0.98, 0.99, 1.06, 0.97, 0.97, 1.05, 0.93, 1.02, 1.22)
+_FESTIVAL = Festival(
+    eve=0.8, eve_days=(-7, -3), holiday=0.08, holiday_days=(-2, 6), restart=0.55, restart_days=(7, 15)
+)
 _WEEKDAY_ACTIVITY = (1.0, 1.0, 1.0, 1.0, 1.0, 0.35, 0.15)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UTC_OFFSET_S = 8 * 3600  # Asia/Shanghai has no DST since 1991
@@ -43,23 +47,29 @@ def spring_festival(year: int) -> date:
     return SPRING_FESTIVAL.get(year, date(year, 2, 5))
 
 
-def festival_activity(day: date) -> float:
+def festival_activity(day: date, festival: Festival = _FESTIVAL) -> float:
     """Share of normal activity on a day near the Spring Festival (1.0 elsewhere)."""
     offset = (day - spring_festival(day.year)).days
     if offset < -30:  # a late-January day may belong to next year's festival window
         offset = (day - spring_festival(day.year + 1)).days
-    if -2 <= offset <= 6:
-        return 0.08
-    if 7 <= offset <= 15:
-        return 0.55
-    if -7 <= offset <= -3:
-        return 0.8
+    if festival.holiday_days[0] <= offset <= festival.holiday_days[1]:
+        return festival.holiday
+    if festival.restart_days[0] <= offset <= festival.restart_days[1]:
+        return festival.restart
+    if festival.eve_days[0] <= offset <= festival.eve_days[1]:
+        return festival.eve
     return 1.0
 
 
-def day_activity(day: date) -> float:
+def festival_month(year: int) -> int:
+    """The month index (``year * 12 + month - 1``) holding the Spring Festival day."""
+    day = spring_festival(year)
+    return day.year * 12 + day.month - 1
+
+
+def day_activity(day: date, festival: Festival = _FESTIVAL) -> float:
     """Relative business activity of one day: weekday, golden week and Spring Festival."""
-    activity = _WEEKDAY_ACTIVITY[day.weekday()] * festival_activity(day)
+    activity = _WEEKDAY_ACTIVITY[day.weekday()] * festival_activity(day, festival)
     if day.month == 10 and day.day <= 7:
         activity *= 0.2
     return activity
@@ -73,12 +83,14 @@ def month_days(month: int) -> tuple[date, ...]:
     return tuple(first + timedelta(days=i) for i in range((nxt - first).days))
 
 
-@lru_cache(maxsize=512)
-def seasonal_factor(month: int) -> float:
+@lru_cache(maxsize=2048)
+def seasonal_factor(
+    month: int, factors: tuple[float, ...] = _MONTH_FACTOR, festival: Festival = _FESTIVAL
+) -> float:
     """Revenue multiplier of a month relative to an average month of the year."""
     days = month_days(month)
-    festival = sum(festival_activity(d) for d in days) / len(days)
-    return _MONTH_FACTOR[month % 12] * festival
+    share = sum(festival_activity(d, festival) for d in days) / len(days)
+    return factors[month % 12] * share
 
 
 def day_start_ts(day: date) -> int:
