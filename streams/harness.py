@@ -34,6 +34,7 @@ def free_port() -> int:
 
 
 def isolated_env(tmp: Path, bootstrap: str, partitions: int = 2) -> dict[str, str]:
+    tmp = tmp.resolve()  # a relative chdb:// path would read as a host and a database name
     tag = uuid.uuid4().hex[:10]
     return {
         "ENTBRAIN_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
