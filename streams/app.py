@@ -50,7 +50,7 @@ from streams.metrics import WorkerMetrics
 from streams.operator_jobs import register_operator_jobs
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
-from streams.producer_metadata import know_changelogs
+from streams.producer_metadata import flush_knowing_changelogs
 from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
 from streams.row_writer import RelayedRowsWriter
@@ -275,12 +275,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             for tp, offset in offsets.items():
                 to_commit[tp] = max(to_commit.get(tp, 0), offset)
 
-    async def _flush_producer() -> None:
-        await app.producer.flush()
-        # The sends of step 2 refresh the producer's metadata, which can drop the changelog
-        # topics again (streams.producer_metadata): know them right before the state writes.
-        await _know_changelogs()
-
     async def _flush_rows() -> int:
         written = int(await runtime.in_db_thread(runtime.sink.flush))
         runtime.metrics.rows.inc(written)
@@ -290,7 +284,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     ports = observer.wrap(CommitPorts(
         flush_rows=_flush_rows,
         send=_send,
-        flush_producer=_flush_producer,
+        flush_producer=lambda: flush_knowing_changelogs(app),
         write_state=states.__setitem__,
         snapshot_models=_snapshot_models,
         save_models=_save_models,
@@ -410,11 +404,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             aligner.extend_waits(runtime.last_progress - started)
             runtime.metrics.batch_seconds.set(runtime.last_progress - started)
 
-    async def _know_changelogs() -> None:
-        fetched = await know_changelogs(app)
-        if fetched:
-            log.info("the producer fetched the partitions of %s before writing states", ", ".join(fetched))
-
     async def _run_batch(records: list[Record]) -> None:
         runtime.batches += 1
         runtime.models_ahead = True
@@ -423,7 +412,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
         )  # fmt: skip
         observer.start(records, batch)
-        await _know_changelogs()
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)
         runtime.metrics.count_all(batch.counted)
         for lifecycle in batch.alert_states:

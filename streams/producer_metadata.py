@@ -12,8 +12,11 @@ partitions makes the client track it for good.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def untracked(producer: Any, topics: Iterable[str]) -> list[str]:
@@ -34,3 +37,12 @@ async def know_changelogs(app: Any) -> list[str]:
     """``know_partitions`` for the changelog topics of every table of the faust ``app``."""
     names = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
     return await know_partitions(app.producer._ensure_producer(), names)
+
+
+async def flush_knowing_changelogs(app: Any) -> None:
+    """The commit protocol's producer flush: then know the changelogs again, right before the
+    state writes (the sends just flushed refreshed the metadata and may have dropped them)."""
+    await app.producer.flush()
+    fetched = await know_changelogs(app)
+    if fetched:
+        log.info("the producer fetched the partitions of %s before writing states", ", ".join(fetched))

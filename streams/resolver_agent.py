@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from streams.commit import CommitPorts, Failpoint, commit_batch
-from streams.producer_metadata import know_changelogs
+from streams.producer_metadata import flush_knowing_changelogs
 from streams.resolver import ResolverTopics, resolve_batch
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def register_resolver(
         return None
 
     ports = CommitPorts(
-        flush_rows=flush_rows, send=_send, flush_producer=lambda: app.producer.flush(),
+        flush_rows=flush_rows, send=_send, flush_producer=lambda: flush_knowing_changelogs(app),
         write_state=entries.__setitem__, snapshot_models=lambda: None, save_models=_no_models,
         ack=_ack, commit_offsets=lambda: app.consumer.commit(),
     )  # fmt: skip
@@ -90,7 +90,6 @@ def register_resolver(
                 )  # fmt: skip
                 if batch.malformed:
                     log.warning("resolver skipped %d records it could not read", batch.malformed)
-                await know_changelogs(app)
                 await commit_batch(batch.outputs, ports, Failpoint(), 0)
                 for outcome in batch.outcomes:
                     runtime.metrics.resolver(outcome)
