@@ -173,9 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     confounded = [Confounded(c.uscc, c.situation) for c in confounders(config)]
     usccs = [e.uscc for e in build_population(config)]
     started = time.perf_counter()
-    alerts = run_in_process(config, args.rules) if args.in_process else run_pipeline(config, args.rate or None)
+    fired = run_in_process(config, args.rules) if args.in_process else run_pipeline(config, args.rate or None)
+    # The worker's own situations are counted; the findings are scored, by alert and grouped by situation.
+    alerts = [a for a in fired if a.alert_type != "situation"]
     report = score(alerts, truth, args.enterprises * args.months)
     figures = report.figures()
+    figures["situation_episodes"] = len(fired) - len(alerts)
     figures["by_situation"] = situation_figures(alerts, truth)
     by_kind = false_alerts_by_situation(
         alerts, truth, confounded, usccs, args.months, festival_periods(config)

@@ -91,6 +91,12 @@ class InvoiceRule(_Rule):
     holidays: list[tuple[str, str]]
 
 
+class VerdictRule(_Rule):
+    step: float = Field(gt=0)
+    relax: float = Field(ge=0)
+    max_factor: float = Field(gt=1)
+
+
 class RuleConfig(_Rule):
     """Every rule's thresholds; :attr:`version` is derived from them (``rules-<hash>``)."""
 
@@ -105,6 +111,7 @@ class RuleConfig(_Rule):
     missing_filings: MissingFilingsRule
     tax_credit_downgrade: DowngradeRule
     invoice: InvoiceRule
+    verdicts: VerdictRule
     _version: str = PrivateAttr(default="")
 
     def model_post_init(self, context: Any, /) -> None:

@@ -40,6 +40,9 @@ class TopicNames(_Section):
     # Embedded ClickHouse with several workers: the rows of the workers that do not hold the
     # chDB directory, on their way to the one that does (one partition: one writer, in order).
     rows: str = "enterprise.rows"
+    # Operators' verdicts on alerts (one partition, kept forever): every worker reads all of
+    # them, in one order, to recalibrate the rules (detectors/verdicts.py).
+    verdicts: str = "enterprise.verdicts"
 
     def compacted(self) -> tuple[str, str, str, str]:
         """Topics that hold the latest value per key (``cleanup.policy=compact``)."""

@@ -47,17 +47,24 @@ def transition(state: EnterpriseState, findings: list[Finding], ctx: AlertContex
         if finding.active and current is None:
             episode = state.alert_episodes.get(finding.alert_type, 0) + 1
             state.alert_episodes[finding.alert_type] = episode
-            opened = OpenAlert(id=alert_id(state.uscc, finding.alert_type, episode), fingerprint=mark)
+            opened = OpenAlert(id=alert_id(state.uscc, finding.alert_type, episode), fingerprint=mark,
+                               severity=finding.severity.value, confidence=_confidence(finding))  # fmt: skip
             state.open_alerts[finding.alert_type] = opened
             out.append(_alert(state.uscc, opened.id, finding, AlertState.FIRING, 1, ctx))
         elif finding.active and current is not None and current.fingerprint != mark:
             current.version += 1
             current.fingerprint = mark
+            current.severity, current.confidence = finding.severity.value, _confidence(finding)
             out.append(_alert(state.uscc, current.id, finding, AlertState.UPDATED, current.version, ctx))
         elif not finding.active and current is not None:
             del state.open_alerts[finding.alert_type]
             out.append(_alert(state.uscc, current.id, finding, AlertState.RESOLVED, current.version + 1, ctx))
     return out
+
+
+def _confidence(finding: Finding) -> float | None:
+    value = finding.evidence.get("confidence")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _alert(

@@ -17,7 +17,7 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.rules import RuleConfig, default_rules
 from detectors.features import last_filed
@@ -41,6 +41,9 @@ from schemas.events import (
     SocialSecurityFiling,
     TaxFiling,
 )
+
+if TYPE_CHECKING:
+    from detectors.verdicts import VerdictCalibration
 
 Rule = Callable[[EnterpriseState | None, EnterpriseState, RuleConfig], Finding]
 
@@ -653,7 +656,11 @@ RULES_FOR: dict[type, tuple[Rule, ...]] = {
 
 
 def evaluate(
-    before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig | None = None, event: Event | None = None
+    before: EnterpriseState | None,
+    after: EnterpriseState,
+    cfg: RuleConfig | None = None,
+    event: Event | None = None,
+    verdicts: VerdictCalibration | None = None,
 ) -> list[Finding]:
     """The rules' findings for the state after one event.
 
@@ -661,12 +668,15 @@ def evaluate(
     event can change (:data:`RULES_FOR`): the others would find what they found after the
     enterprise's previous event — the alert lifecycle already holds that finding, so it would
     emit nothing — and they are skipped (94% of the events are invoice summaries, which
-    most rules never read).
+    most rules never read). ``verdicts``, once operators have given some, makes each rule
+    as strict as its verdicts (and this enterprise's) say.
     """
     config = cfg or default_rules()
     out = []
+    calibrated = verdicts is not None and verdicts.learned
     for rule in RULES if event is None else RULES_FOR[type(event)]:
-        finding = rule(before, after, config)
+        own = verdicts.apply(config, rule.__name__, after.uscc) if calibrated and verdicts is not None else config
+        finding = rule(before, after, own)
         if finding.active:
             out.append(finding)
         elif finding.alert_type in after.open_alerts:

@@ -5,8 +5,15 @@ moves a strictness factor for the rule, and one for the (rule, enterprise) pair:
 alarm raises it by ``step`` (in log terms), a confirmation lowers it by ``relax``; it never
 leaves ``[1 / max_factor, max_factor]``, so a run of verdicts can neither silence a rule nor
 make it fire on everything. :meth:`VerdictCalibration.apply` scales the level rules'
-``confidence.min_z`` by the factor — the number of the enterprise's own deviations a change
-must reach. The enterprise's factor counts on top of the rule's, both bounded.
+``confidence.min_z`` (and the payroll-mismatch rule's own ``min_z``) by the factor — the
+number of the enterprise's own deviations a change must reach; so tax collapse, payroll
+mismatch and the zombie and peer checks that use it respond, the register rules do not.
+The enterprise's factor counts on top of the rule's, both bounded. Step, relaxation and
+bound are the ``verdicts`` section of ``config/rules.yaml`` (:meth:`from_rules`).
+
+The worker learns the verdicts from the single-partition topic ``enterprise.verdicts``
+(:mod:`streams.verdict_feed`), read from its beginning, so every worker — and a restarted
+one — applies the same verdicts in the same order.
 
 Examples
 --------
@@ -48,6 +55,17 @@ class VerdictCalibration:
     max_factor: float = 1.5
     _rule: dict[str, float] = field(default_factory=dict)
     _enterprise: dict[tuple[str, str], float] = field(default_factory=dict)
+    _applied: dict[tuple[str, float], RuleConfig] = field(default_factory=dict)
+
+    @classmethod
+    def from_rules(cls, cfg: RuleConfig) -> VerdictCalibration:
+        """Step, relaxation and bound from the rules' ``verdicts`` section."""
+        return cls(step=cfg.verdicts.step, relax=cfg.verdicts.relax, max_factor=cfg.verdicts.max_factor)
+
+    @property
+    def learned(self) -> bool:
+        """Whether any verdict has been recorded (else every factor is 1.0)."""
+        return bool(self._rule)
 
     def _moved(self, value: float, verdict: Verdict) -> float:
         bound = math.log(self.max_factor)
@@ -72,6 +90,10 @@ class VerdictCalibration:
         factor = self.factor(rule, uscc)
         if factor == 1.0:
             return cfg
-        data = cfg.model_dump()
-        data["confidence"]["min_z"] = cfg.confidence.min_z * factor
-        return RuleConfig.model_validate(data)
+        key = (cfg.version, round(factor, 9))
+        if key not in self._applied:  # a handful of distinct factors: validate each once
+            data = cfg.model_dump()
+            data["confidence"]["min_z"] = cfg.confidence.min_z * factor
+            data["payroll_tax_mismatch"]["min_z"] = cfg.payroll_tax_mismatch.min_z * factor
+            self._applied[key] = RuleConfig.model_validate(data)
+        return self._applied[key]

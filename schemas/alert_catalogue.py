@@ -24,7 +24,8 @@ from typing import Any
 
 from schemas.outputs import Severity
 
-__all__ = ["CATALOGUE", "SEVERITY_LABELS", "AlertType", "AlertTypeEntry", "catalogue_document"]
+__all__ = ["CATALOGUE", "DIAGNOSES", "SEVERITY_LABELS", "AlertType", "AlertTypeEntry", "catalogue_document",
+           "diagnosis_labels"]
 
 
 class AlertType(StrEnum):
@@ -46,6 +47,7 @@ class AlertType(StrEnum):
     INVOICE_ANOMALY = "invoice_anomaly"
     PEER_DIVERGENCE = "peer_divergence"
     LIST_CHANGE = "list_change"  # not a warning: an identification-list change, for proactive service
+    SITUATION = "situation"  # one enterprise's open findings folded into one diagnosis (detectors/situations.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ class AlertTypeEntry:
     label_zh: str
     label_en: str
     severity: Severity
-    source: str  # "rule" or "model"
+    source: str  # "rule", "model", "list" or "situation"
     description_zh: str
     description_en: str
 
@@ -130,8 +132,37 @@ CATALOGUE: dict[AlertType, AlertTypeEntry] = dict(
                "企业新进入或退出认定名单（如鲲鹏企业），便于主动服务；仅送达订阅了名单变化的订阅者。",
                "The enterprise entered or left an identification list (e.g. Kunpeng), for proactive service; "
                "delivered only to subscriptions that ask for list changes."),
+        _entry(AlertType.SITUATION, "企业情况", "situation", _W, "situation",
+               "同一企业当前各项发现合并为一个诊断（如迁出、僵尸、经营困难），列出佐证来源与置信度；"
+               "订阅者默认收到情况而非单项发现。",
+               "One enterprise's open findings folded into one diagnosis (relocation, zombie, distress, …) "
+               "with the corroborating sources and a confidence; subscribers get the situation, not each finding."),
     ]
 )  # fmt: skip
+
+#: Diagnoses of a situation (:mod:`detectors.situations`), zh and en. A situation made of one
+#: finding is diagnosed ``signal:<alert type>`` and labelled as that finding.
+DIAGNOSES: dict[str, tuple[str, str]] = {
+    "exit": ("企业退出", "enterprise exit"),
+    "relocation": ("迁出园区", "relocation out of the park"),
+    "zombie_dormant": ("僵尸或休眠企业", "zombie or dormant enterprise"),
+    "payroll_mismatch": ("用工与纳税背离", "payroll out of line with revenue"),
+    "abnormal_operation": ("经营异常", "abnormal operation"),
+    "governance_churn": ("治理频繁变动", "governance churn"),
+    "distress": ("经营困难", "distress"),
+}
+
+
+def diagnosis_labels(diagnosis: str) -> tuple[str, str]:
+    """(zh, en) label of a situation's diagnosis.
+
+    >>> diagnosis_labels("distress"), diagnosis_labels("signal:layoff")
+    (('经营困难', 'distress'), ('参保人数骤降', 'layoffs'))
+    """
+    if diagnosis.startswith("signal:"):
+        entry = CATALOGUE[AlertType(diagnosis.removeprefix("signal:"))]
+        return entry.label_zh, entry.label_en
+    return DIAGNOSES[diagnosis]
 
 #: Severity labels, zh and en.
 SEVERITY_LABELS: dict[Severity, tuple[str, str]] = {
@@ -151,4 +182,5 @@ def catalogue_document() -> dict[str, Any]:
     return {
         "alert_types": [entry.document() for entry in CATALOGUE.values()],
         "severities": {s.value: {"label_zh": zh, "label_en": en} for s, (zh, en) in SEVERITY_LABELS.items()},
+        "diagnoses": {d: {"label_zh": zh, "label_en": en} for d, (zh, en) in DIAGNOSES.items()},
     }

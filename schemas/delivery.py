@@ -69,6 +69,10 @@ class SubscriptionFilters(BaseModel):
     watch_query: str | None = None
     # Identification-list changes (alert type ``list_change``) are delivered only when asked for.
     list_changes: bool = False
+    # A subscriber gets one ``situation`` per enterprise, its findings listed as evidence; each
+    # rule's own alert (a finding) is delivered only when asked for, here or by naming its
+    # type in ``alert_types``.
+    findings: bool = False
 
     @field_validator("industries")
     @classmethod
@@ -232,6 +236,19 @@ def group_key(subscription_id: str, member_keys: list[str]) -> str:
 class Verdict(StrEnum):
     CONFIRMED = "confirmed"
     FALSE_ALARM = "false_alarm"
+
+
+class VerdictRecord(BaseModel):
+    """An operator's verdict on an alert, as written to ``enterprise.verdicts`` (the rules learn from it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alert_id: str = Field(min_length=1, max_length=200)
+    uscc: str = Field(min_length=1)
+    alert_type: str = Field(min_length=1)
+    verdict: Verdict
+    by: str
+    acted_at: datetime | None = None
 
 
 class AlertActionKind(StrEnum):

@@ -52,11 +52,17 @@ def month_text(index: int) -> str:
 
 
 class OpenAlert(BaseModel):
-    """An alert episode that is firing: its id, last version and a fingerprint of its evidence."""
+    """An alert episode that is firing: its id, last version and a fingerprint of its evidence.
+
+    ``severity`` and ``confidence`` (the finding's own, when it gives one) are what the
+    enterprise's situation is made of (:mod:`detectors.situations`).
+    """
 
     id: str
     version: int = 1
     fingerprint: str = ""
+    severity: str = "warning"
+    confidence: float | None = None
 
 
 class MonthlySeries(BaseModel):

@@ -27,6 +27,7 @@ from faust.types import TP
 from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels, dump_models, load_models, save_models
+from detectors.verdicts import VerdictCalibration
 from sinks import ClickHouseSink, Database
 from streams import web_errors
 from streams.alignment import EventTimeAligner, Record
@@ -55,6 +56,7 @@ from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
 from streams.row_writer import RelayedRowsWriter
 from streams.table_store import register as register_table_store
+from streams.verdict_feed import register_verdict_feed
 from streams.views import register_views
 
 log = logging.getLogger(__name__)
@@ -182,6 +184,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         checkpoint_path=models_path(settings),
     )
     rules = load_rules()
+    verdicts = register_verdict_feed(app, kafka, VerdictCalibration.from_rules(rules), runtime.metrics.verdicts)
     observer = register_operations(app, runtime)  # /ready, /api/audit, lag and latency metrics
     failpoint = Failpoint.parse(settings.worker.failpoint)
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -405,11 +408,13 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             runtime.metrics.batch_seconds.set(runtime.last_progress - started)
 
     async def _run_batch(records: list[Record]) -> None:
+        await verdicts.caught_up.wait()  # judge with every verdict known before the stop
         runtime.batches += 1
         runtime.models_ahead = True
         batch = process_batch(
             ((_raw(record), record.item) for record in records),
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
+            verdicts.calibration,
         )  # fmt: skip
         observer.start(records, batch)
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)

@@ -18,6 +18,7 @@ from typing import Any
 from config import Settings
 from config.rules import RuleConfig
 from detectors.models import OnlineModels
+from detectors.verdicts import VerdictCalibration
 from schemas import EnterpriseState
 from sinks import ClickHouseSink
 from sinks.rows import snapshot_row
@@ -56,6 +57,7 @@ def process_batch(
     rules: RuleConfig,
     models: OnlineModels,
     now: datetime,
+    verdicts: VerdictCalibration | None = None,
 ) -> ProcessedBatch:
     """Run every ``(message, event)`` of the batch; ``event`` is only carried to the outputs."""
     batch = ProcessedBatch()
@@ -72,7 +74,7 @@ def process_batch(
             state = EnterpriseState.model_validate_json(stored) if stored else None
         # Time is the record's own (its Kafka timestamp), so a re-read derives the same outputs.
         at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else now
-        outcome = process_message(msg, state, at, keep_ids, rules, models)
+        outcome = process_message(msg, state, at, keep_ids, rules, models, verdicts)
         batch.counted.append((msg.topic, outcome.status))
         if outcome.dead_letter is not None:
             out.messages.append((topics.deadletter, msg.key, outcome.dead_letter.model_dump_json().encode()))

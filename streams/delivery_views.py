@@ -22,9 +22,10 @@ from faust.web import Request, Response, View
 from pydantic import ValidationError
 
 from config import Role
-from schemas.delivery import Silence, Subscription, Verdict
+from schemas.delivery import Silence, Subscription, Verdict, VerdictRecord
 from streams.access import AccessGate, BadRequest, json_response, read_json_object
 from streams.notifier import Notifier
+from streams.verdict_feed import ALERT_SQL, verdict_records
 
 if TYPE_CHECKING:
     from streams.app import Runtime
@@ -162,7 +163,17 @@ def register_delivery(app: faust.App, runtime: Runtime) -> Notifier:
                     raise BadRequest("verdict must be confirmed or false_alarm")
             comment = _text(body, "comment", required=False)
             row = (alert_id, action, actor, assignee, verdict, comment, datetime.now(UTC))
+            teaches: list[VerdictRecord] = []
+            if verdict:  # a verdict on an alert the database knows also recalibrates its rule(s)
+                _, found = await runtime.in_db_thread(runtime.db.query, ALERT_SQL, {"alert_id": alert_id})
+                if found:
+                    await ready()
+                    uscc, alert_type, evidence = (str(v) for v in found[0])
+                    teaches = verdict_records(alert_id, (uscc, alert_type, evidence), verdict, actor, row[-1])
             await runtime.in_db_thread(runtime.db.insert_columns, "alert_actions", [[v] for v in row], ACTION_COLUMNS)
-            return json_response(self, dict(zip(ACTION_COLUMNS, row, strict=True)), 201)
+            for record in teaches:
+                await notifier.write(topics.verdicts, record.uscc, record.model_dump_json().encode())
+            answer = {**dict(zip(ACTION_COLUMNS, row, strict=True)), "recalibrates": [r.alert_type for r in teaches]}
+            return json_response(self, answer, 201)
 
     return notifier

@@ -50,6 +50,7 @@ def isolated_env(tmp: Path, bootstrap: str, partitions: int = 2) -> dict[str, st
         "ENTBRAIN_KAFKA__TOPICS__IDENTITIES": f"t{tag}.identities",
         "ENTBRAIN_KAFKA__TOPICS__UNMATCHED": f"t{tag}.unmatched",
         "ENTBRAIN_KAFKA__TOPICS__ROWS": f"t{tag}.rows",
+        "ENTBRAIN_KAFKA__TOPICS__VERDICTS": f"t{tag}.verdicts",
         "ENTBRAIN_KAFKA__TOPICS__SUBSCRIPTIONS": f"t{tag}.subscriptions",
         "ENTBRAIN_KAFKA__TOPICS__SILENCES": f"t{tag}.silences",
         "ENTBRAIN_KAFKA__TOPICS__NOTIFICATIONS_LEDGER": f"t{tag}.notifications.ledger",

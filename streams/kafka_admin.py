@@ -28,6 +28,7 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     wanted = list(names) if names is not None else [
         *topics.inputs(), topics.scores, topics.alerts, topics.deadletter, topics.lists,
         *topics.compacted(), topics.notifications_deadletter, topics.resolve, topics.unmatched, topics.rows,
+        topics.verdicts,
     ]  # fmt: skip
     admin = AdminClient(confluent_config(kafka))
     existing = set(admin.list_topics(timeout=timeout).topics)
@@ -35,12 +36,13 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
     if not missing:
         return []
     compacted = set(topics.compacted())
+    single = {topics.rows, topics.verdicts}  # one partition: one order for every reader
     futures = admin.create_topics(
         [
             NewTopic(
-                n, num_partitions=1 if n == topics.rows else kafka.partitions,
+                n, num_partitions=1 if n in single else kafka.partitions,
                 replication_factor=kafka.replication_factor,
-                config={"cleanup.policy": "compact"} if n in compacted else {},
+                config=_topic_config(n, compacted, topics.verdicts),
             )  # fmt: skip
             for n in missing
         ]
@@ -52,6 +54,14 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
     return missing
+
+
+def _topic_config(name: str, compacted: set[str], verdicts: str) -> dict[str, str]:
+    if name in compacted:
+        return {"cleanup.policy": "compact"}
+    if name == verdicts:  # the calibration is learned again from all of it on every start
+        return {"retention.ms": "-1", "retention.bytes": "-1"}
+    return {}
 
 
 def make_producer(kafka: KafkaSettings, **overrides: object) -> Producer:

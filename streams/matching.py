@@ -2,7 +2,8 @@
 
 District, industry and tier are the enterprise's, from its snapshot (the alert carries only
 the USCC). Silences are judged at the alert's ``emitted_at`` — a time inside the alert, not
-the clock — so a notifier that reads an alert again decides the same.
+the clock — so a notifier that reads an alert again decides the same. A subscriber gets an
+enterprise's ``situation``; each finding only when the subscription asks for findings.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ def industry_matches(wanted: str, profile: EnterpriseProfile) -> bool:
     return code.startswith(digits) if digits else True
 
 
+def delivered_unasked(alert_type: str) -> bool:
+    """Whether this type needs no ``findings`` switch: situations, and list changes (which
+    have their own switch, ``list_changes``).
+
+    >>> delivered_unasked("situation"), delivered_unasked("list_change"), delivered_unasked("tax_collapse")
+    (True, True, False)
+    """
+    return alert_type in (AlertType.SITUATION, AlertType.LIST_CHANGE)
+
+
 def matches(
     subscription: Subscription,
     alert: Alert,
@@ -48,6 +59,8 @@ def matches(
     if SEVERITY_RANK[alert.severity] < SEVERITY_RANK[f.min_severity]:
         return False
     if alert.alert_type == AlertType.LIST_CHANGE and not f.list_changes:
+        return False
+    if not delivered_unasked(alert.alert_type) and not f.findings and alert.alert_type not in f.alert_types:
         return False
     if f.alert_types and alert.alert_type not in f.alert_types:
         return False

@@ -43,6 +43,10 @@ class WorkerMetrics:
         self.stalls = Counter(
             "entbrain_consumer_stalls", "Times the consumer was re-seeked after a stall", registry=self.registry
         )
+        self.verdicts = Gauge(
+            "entbrain_verdicts_learned", "Operators' verdicts the rules have learned from enterprise.verdicts",
+            registry=self.registry,
+        )
         self.held = Gauge(
             "entbrain_aligner_held_records", "Input records held for event-time alignment", registry=self.registry
         )

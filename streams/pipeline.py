@@ -29,6 +29,8 @@ from detectors.models import OnlineModels
 from detectors.quality import contradictions
 from detectors.rules import resolution
 from detectors.scoring import list_changes
+from detectors.situations import situation_alerts
+from detectors.verdicts import VerdictCalibration
 from schemas import (
     Alert,
     DeadLetter,
@@ -129,6 +131,7 @@ def process_message(
     keep_ids: int = 64,
     rules: RuleConfig | None = None,
     models: OnlineModels | None = None,
+    verdicts: VerdictCalibration | None = None,
 ) -> Outcome:
     position = f"{msg.topic}:{msg.partition}"
     if state is not None and msg.offset <= state.positions.get(position, -1):
@@ -147,12 +150,14 @@ def process_message(
     if not applied:
         return Outcome("duplicate", uscc=decoded.uscc, state=new_state)
     rules = rules or DEFAULT_RULES
-    findings = evaluate(state, new_state, rules, decoded)
+    findings = evaluate(state, new_state, rules, decoded, verdicts)
     if models is not None:
         findings += _model_findings(decoded, state, new_state, models)
     alerts: list[Alert] = []
     if findings:  # most events find nothing, and an empty transition changes nothing
-        alerts = transition(new_state, findings, AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version))
+        context = AlertContext(decoded.event_id, decoded.occurred_at, now, rules.version)
+        alerts = transition(new_state, findings, context)
+        alerts += situation_alerts(new_state, alerts, context)
     score = None
     changes: list[ListChange] = []
     if models is not None and not isinstance(decoded, InvoiceSummary):

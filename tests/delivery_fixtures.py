@@ -40,6 +40,9 @@ def subscription(sub_id: str = "s1", url: str = "http://127.0.0.1:1/hook", **fie
     base: dict[str, Any] = {"id": sub_id, "name": sub_id, "owner": "bureau", "channel": "webhook",
                             "settings": {"url": url, "secret": "s3cret"}}  # fmt: skip
     base.update(fields)
+    # The delivery mechanics are tested on findings (tax_collapse alerts); that a subscriber
+    # gets situations and not findings by default is tested in test_matching.
+    base["filters"] = {"findings": True, **(base.get("filters") or {})}
     return Subscription.model_validate(base)
 
 

@@ -42,3 +42,41 @@ def test_apply_scales_min_z_and_leaves_the_rest() -> None:
     stricter = cal.apply(rules, "tax_collapse", "U")
     assert math.isclose(stricter.confidence.min_z, rules.confidence.min_z * 1.44)
     assert stricter.tax_collapse == rules.tax_collapse and stricter.version != rules.version
+
+
+def _fired(verdicts: VerdictCalibration | None, amplitude: float) -> list[str]:
+    """Alert types fired for a noisy enterprise whose revenue then falls to a quarter."""
+    from factories import encode
+
+    from schemas import AlertState
+    from streams.pipeline import RawMessage, process_message
+    from tests.detectors.test_scale_free_rules import NOW, RULES, U, park
+
+    revenue = [400_000 * (amplitude if i % 2 else 1 / amplitude) for i in range(14)] + [100_000] * 2
+    state, out = None, []
+    for i, event in enumerate(park(revenue, [20] * 16)):
+        result = process_message(RawMessage("t", 0, i, U.encode(), encode(event)), state, NOW, rules=RULES,
+                                 verdicts=verdicts)  # fmt: skip
+        state = result.state
+        out += [a.alert_type for a in result.alerts if a.state == AlertState.FIRING]
+    return out
+
+
+def test_the_pipeline_judges_as_strictly_as_the_verdicts_say() -> None:
+    from tests.detectors.test_scale_free_rules import RULES, U
+
+    assert "tax_collapse" in _fired(None, 1.1)
+    strict = VerdictCalibration.from_rules(RULES)
+    for _ in range(10):
+        strict.record("tax_collapse", U, F)
+    assert "tax_collapse" not in _fired(strict, 1.1)  # false alarms on it: the same fall is not enough
+    other = VerdictCalibration.from_rules(RULES)
+    for _ in range(10):
+        other.record("tax_collapse", "SOMEONE-ELSE", F)
+    # the rule is stricter for everyone (1.5), but this enterprise's own record is clean: it still fires
+    assert other.factor("tax_collapse", U) == 1.5 and "tax_collapse" in _fired(other, 1.1)
+    assert "tax_collapse" not in _fired(None, 1.3)
+    loose = VerdictCalibration.from_rules(RULES)
+    for _ in range(40):
+        loose.record("tax_collapse", U, C)
+    assert "tax_collapse" in _fired(loose, 1.3)  # confirmed: a noisier enterprise's fall counts

@@ -11,8 +11,10 @@ from config.rules import default_rules
 from detectors import rules
 from detectors.peer_divergence import PeerDivergence
 from detectors.series_bank import SeriesDetectorBank
+from detectors.situations import situation_finding
 from schemas import EnterpriseState, Severity
 from schemas.alert_catalogue import CATALOGUE, AlertType, catalogue_document
+from schemas.state import OpenAlert
 
 APP_JS = Path(__file__).resolve().parents[2] / "streams" / "dashboard" / "app.js"
 USCC = "91330110MA2B000011"
@@ -44,7 +46,11 @@ def test_the_models_emit_catalogued_types() -> None:
 def test_every_catalogued_type_is_emitted_by_something() -> None:
     models = {AlertType.PEER_DIVERGENCE.value, AlertType.INVOICE_ANOMALY.value}
     notices = {AlertType.LIST_CHANGE.value}  # detectors/list_notices.py
-    assert {t.value for t in CATALOGUE} == rule_alert_types() | models | notices
+    state = EnterpriseState(uscc=USCC, open_alerts={"layoff": OpenAlert(id="a1")})
+    folded = situation_finding(state)
+    assert folded is not None
+    situations = {folded.alert_type}  # detectors/situations.py
+    assert {t.value for t in CATALOGUE} == rule_alert_types() | models | notices | situations
 
 
 def test_resolution_text_comes_from_the_catalogue() -> None:

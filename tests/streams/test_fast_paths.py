@@ -36,11 +36,14 @@ NOW = datetime(2026, 7, 15, tzinfo=UTC)
 # notices change the outputs on purpose), taken from that merge without the fast paths; then
 # again for the detection work (own seasonality, confidence, scale-free payroll-mismatch and
 # near-zero zombie rules change the alerts on purpose), taken with every rule run on every
-# event (``evaluate`` patched as in the second test below).
+# event (``evaluate`` patched as in the second test below); then again for the situations
+# (one ``situation`` alert per enterprise folding its findings; open alerts keep their
+# severity and confidence; the rules gain their `verdicts` section, so their version), taken
+# the same way.
 BEFORE = {
-    "states": "48954996b3175924e5da399056e6506804697224a93815b19f4d4a3b226de2e3",
-    "messages": "2920e2f7c7faad9984e6e0486c7b58a80855e66d1739bd046bd03f1cbbff3beb",
-    "rows": "e7312e8d49cb8d0bec9fb8e945fa14009632f9c3f7429ec9199df21f1ffed567",
+    "states": "63e1440468896fffba8c1a99e4cb9b5c7321bcee54f7f261786820653ec55303",
+    "messages": "c99f805da01d3e6b8d3ec5efed32618e22079d661991269e5023991c83e0938d",
+    "rows": "e64738ed1e38819a619d2c1fbff837a94040ef6aca3258f4dcf927bb05696683",
 }
 
 
@@ -86,8 +89,8 @@ def test_the_park_gives_the_outputs_it_gave_before_the_fast_paths() -> None:
 def test_running_every_rule_on_every_event_gives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = replay_park()
 
-    def every_rule(before: Any, after: Any, cfg: Any = None, event: Any = None) -> Any:
-        return evaluate(before, after, cfg)
+    def every_rule(before: Any, after: Any, cfg: Any = None, event: Any = None, verdicts: Any = None) -> Any:
+        return evaluate(before, after, cfg, None, verdicts)
 
     monkeypatch.setattr(streams.pipeline, "evaluate", every_rule)
     assert replay_park() == fast

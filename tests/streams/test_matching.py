@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from schemas import Severity
-from schemas.delivery import Silence
+from schemas.delivery import Silence, SubscriptionFilters
 from streams.matching import Decision, decide, matches, silenced_by
 from tests.delivery_fixtures import T0, make_alert, profile, subscription
 
@@ -51,6 +51,17 @@ def test_watch_lists_static_and_dynamic() -> None:
     assert not matches(dynamic, alert, profile())  # not refreshed yet: nothing
     assert matches(dynamic, alert, profile(), frozenset({alert.uscc}))
     assert not matches(dynamic, alert, profile(), frozenset({"other"}))
+
+
+def test_a_subscriber_gets_situations_and_findings_only_when_asked() -> None:
+    plain = subscription(filters={"findings": False})
+    finding, situation = make_alert(1), make_alert(2, alert_type="situation", rule="situation")
+    assert matches(plain, situation, profile()) and not matches(plain, finding, profile())
+    assert decide(plain, finding, profile(), [], None) is Decision.SKIP
+    named = subscription(filters={"findings": False, "alert_types": ["tax_collapse"]})
+    assert matches(named, finding, profile()) and not matches(named, situation, profile())
+    assert matches(subscription(filters={"findings": True}), finding, profile())
+    assert SubscriptionFilters().findings is False  # the default: situations only
 
 
 def test_disabled_subscription_matches_nothing() -> None:

@@ -79,8 +79,12 @@ def test_moving_out_fires_one_alert_and_returning_resolves_it_with_the_same_id()
             encode(registration(USCC, "r4", change="status", status="active", in_park=True)),
         ]
     )
-    alerts = [a for o in outcomes for a in o.alerts]
+    alerts = [a for o in outcomes for a in o.alerts if a.alert_type != "situation"]
+    situation = [a for o in outcomes for a in o.alerts if a.alert_type == "situation"]
     assert [a.state for a in alerts] == [AlertState.FIRING, AlertState.UPDATED, AlertState.RESOLVED]
+    # the enterprise's situation opens with the finding and resolves with it
+    assert situation[0].state is AlertState.FIRING and situation[-1].state is AlertState.RESOLVED
+    assert situation[0].evidence["diagnosis"] == "relocation" and len({a.alert_id for a in situation}) == 1
     assert len({a.alert_id for a in alerts}) == 1
     assert alerts[0].event_ids == ["r2"]
     assert all(a.alert_type == "relocation" for a in alerts)
@@ -97,7 +101,7 @@ def test_a_second_exit_is_a_new_episode_with_a_new_alert_id() -> None:
             encode(registration(USCC, "r4", change="status", status="revoked")),
         ]
     )
-    firing = [a for o in outcomes for a in o.alerts if a.state == AlertState.FIRING]
+    firing = [a for o in outcomes for a in o.alerts if a.state == AlertState.FIRING and a.alert_type != "situation"]
     assert len(firing) == 2 and firing[0].alert_id != firing[1].alert_id
 
 
