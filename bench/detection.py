@@ -35,7 +35,9 @@ from rich.table import Table
 from bench.detection_scoring import (
     Confounded,
     FiredAlert,
+    SituationEpisode,
     Truth,
+    episode_figures,
     false_alerts_by_situation,
     score,
     situation_figures,
@@ -48,7 +50,22 @@ from simulator.seasons import festival_month
 console = Console()
 
 
-def run_in_process(config: SimulationConfig, rules_path: Path | None = None) -> list[FiredAlert]:
+def episodes_of(versions: list[tuple[str, str, date, dict[str, Any]]]) -> list[SituationEpisode]:
+    """Situation episodes from their (alert id, USCC, business date, evidence) versions, resolutions left out."""
+    by_id: dict[str, list[tuple[str, str, date, dict[str, Any]]]] = {}
+    for version in versions:
+        by_id.setdefault(version[0], []).append(version)
+    return [
+        SituationEpisode(vs[0][1], aid, min(v[2] for v in vs), max(v[2] for v in vs),
+                         frozenset(f for v in vs for f in v[3].get("findings", [])),
+                         str(max(vs, key=lambda v: v[2])[3].get("diagnosis", "")))  # fmt: skip
+        for aid, vs in by_id.items()
+    ]
+
+
+def run_in_process(
+    config: SimulationConfig, rules_path: Path | None = None
+) -> tuple[list[FiredAlert], list[SituationEpisode]]:
     from config.rules import RULES_YAML, load_rules
     from detectors.models import OnlineModels
     from schemas import EnterpriseState
@@ -59,6 +76,7 @@ def run_in_process(config: SimulationConfig, rules_path: Path | None = None) -> 
 
     states: dict[str, EnterpriseState] = {}
     fired: list[FiredAlert] = []
+    versions: list[tuple[str, str, date, dict[str, Any]]] = []
     now = datetime.now(UTC)
     with Progress(console=console) as progress:
         task = progress.add_task("in-process pipeline", total=None)
@@ -78,12 +96,17 @@ def run_in_process(config: SimulationConfig, rules_path: Path | None = None) -> 
                 for a in out.alerts
                 if a.state == "firing"
             )
+            versions.extend(
+                (a.alert_id, a.uscc, a.occurred_at.date(), a.evidence)
+                for a in out.alerts
+                if a.alert_type == "situation" and a.state != "resolved"
+            )
             if i % 5000 == 0:
                 progress.update(task, completed=i)
-    return fired
+    return fired, episodes_of(versions)
 
 
-def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAlert]:
+def run_pipeline(config: SimulationConfig, rate: float | None) -> tuple[list[FiredAlert], list[SituationEpisode]]:
     from config import Settings
     from streams import broker
     from streams.harness import WorkerProcess, isolated_env
@@ -112,11 +135,16 @@ def run_pipeline(config: SimulationConfig, rate: float | None) -> list[FiredAler
             "SELECT uscc, alert_type, alert_id, toDate(min(occurred_at)) FROM alert_events FINAL "
             "WHERE state = 'firing' GROUP BY uscc, alert_type, alert_id"
         )
+        situation_rows = worker.query(
+            "SELECT alert_id, uscc, toDate(occurred_at), evidence FROM alert_events FINAL "
+            "WHERE alert_type = 'situation' AND state != 'resolved'"
+        )
     finally:
         worker.stop()
         if started_broker:
             broker.stop(settings)
-    return [FiredAlert(r[0], r[1], r[2], date.fromisoformat(str(r[3]))) for r in rows]
+    versions = [(str(r[0]), str(r[1]), date.fromisoformat(str(r[2])), orjson.loads(r[3])) for r in situation_rows]
+    return [FiredAlert(r[0], r[1], r[2], date.fromisoformat(str(r[3]))) for r in rows], episodes_of(versions)
 
 
 def print_report(figures: dict[str, Any], title: str) -> None:
@@ -173,12 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     confounded = [Confounded(c.uscc, c.situation) for c in confounders(config)]
     usccs = [e.uscc for e in build_population(config)]
     started = time.perf_counter()
-    fired = run_in_process(config, args.rules) if args.in_process else run_pipeline(config, args.rate or None)
-    # The worker's own situations are counted; the findings are scored, by alert and grouped by situation.
+    fired, episodes = run_in_process(config, args.rules) if args.in_process else run_pipeline(config, args.rate or None)
+    # The findings are scored by alert and grouped by situation; the worker's own situations
+    # (what subscribers get) are scored as episodes.
     alerts = [a for a in fired if a.alert_type != "situation"]
     report = score(alerts, truth, args.enterprises * args.months)
     figures = report.figures()
-    figures["situation_episodes"] = len(fired) - len(alerts)
+    figures["worker_situations"] = episode_figures(episodes, truth)
     figures["by_situation"] = situation_figures(alerts, truth)
     by_kind = false_alerts_by_situation(
         alerts, truth, confounded, usccs, args.months, festival_periods(config)

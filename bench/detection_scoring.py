@@ -46,6 +46,18 @@ class FiredAlert:
 
 
 @dataclass(frozen=True)
+class SituationEpisode:
+    """One ``situation`` alert episode the worker emitted: its findings over all its versions."""
+
+    uscc: str
+    alert_id: str
+    opened_on: date
+    last_on: date  # business date of its last version
+    findings: frozenset[str]
+    diagnosis: str  # the last version's
+
+
+@dataclass(frozen=True)
 class Truth:
     uscc: str
     anomaly_type: str
@@ -224,6 +236,38 @@ def situation_figures(alerts: list[FiredAlert], truth: list[Truth]) -> dict[str,
         "recall": round(recall, 4),
         "f1": _f1(precision, recall),
         "alerts_per_situation": round(sum(len(g) for g in groups) / len(groups), 2) if groups else 0.0,
+        "diagnosis_accuracy": round(named / true, 4) if true else 0.0,
+    }
+
+
+def episode_figures(episodes: list[SituationEpisode], truth: list[Truth]) -> dict[str, Any]:
+    """Precision, recall and F1 of the situations the worker itself emitted (what subscribers get).
+
+    An episode is true when one of its findings is a documented symptom (:data:`EXPLAINS`) of
+    its enterprise's injected anomaly and it was still open a grace period before the onset;
+    an anomaly is detected when a true episode covers it. Episodes made only of facts
+    (:data:`INFORMATIONAL`: an exit, a missed filing) are left out, as those alerts are.
+    """
+    by_uscc: dict[str, list[Truth]] = defaultdict(list)
+    for t in truth:
+        by_uscc[t.uscc].append(t)
+    episodes = [e for e in episodes if not e.findings <= INFORMATIONAL]
+    true, named, covered = 0, 0, set[tuple[str, str, date]]()
+    for episode in episodes:
+        hits = [t for t in by_uscc.get(episode.uscc, [])
+                if episode.last_on >= t.onset - GRACE and any(t.anomaly_type in EXPLAINS.get(f, set())
+                                                              for f in episode.findings)]  # fmt: skip
+        true += bool(hits)
+        covered.update((t.uscc, t.anomaly_type, t.onset) for t in hits)
+        named += bool(hits) and episode.diagnosis in DIAGNOSES.get(hits[0].anomaly_type, set())
+    precision = true / len(episodes) if episodes else 0.0
+    recall = len(covered) / len(truth) if truth else 0.0
+    return {
+        "episodes": len(episodes),
+        "true_episodes": true,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": _f1(precision, recall),
         "diagnosis_accuracy": round(named / true, 4) if true else 0.0,
     }
 

@@ -1,9 +1,10 @@
 """Everything the worker learns online, as one picklable object, and its checkpoints.
 
 :class:`OnlineModels` holds the five-dimension scorer (peer statistics, forecasters, exit
-risk), the streaming detectors over invoice series with their alert budget, and the peer
-divergence detector. The worker saves it with :func:`save_models` after committed batches;
-a restarted worker loads it and continues instead of relearning from zero.
+risk), the streaming detectors over invoice series with their alert budget, the peer
+divergence detector and the industries' monthly levels. The worker saves it with
+:func:`save_models` after committed batches; a restarted worker loads it and continues
+instead of relearning from zero.
 
 Consistency: a checkpoint is the models as they were after some batch. Events applied
 after it and before a crash are, on redelivery, duplicates for the enterprise state and are
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from config.scoring import load_scoring_config
 from detectors.errors import DetectorError
+from detectors.industry_context import IndustryPeriods
 from detectors.peer_divergence import PeerDivergence
 from detectors.scoring import EnterpriseScorer
 from detectors.scoring.checkpoint import write_atomically
@@ -33,6 +35,7 @@ class OnlineModels:
     scorer: EnterpriseScorer = field(default_factory=lambda: EnterpriseScorer(load_scoring_config()))
     series: SeriesDetectorBank = field(default_factory=SeriesDetectorBank)
     peers: PeerDivergence = field(default_factory=PeerDivergence)
+    industry: IndustryPeriods = field(default_factory=IndustryPeriods)
 
 
 def dump_models(models: OnlineModels) -> bytes:
@@ -57,4 +60,6 @@ def load_models(path: Path) -> OnlineModels:
         raise ModelCheckpointError(f"cannot load models checkpoint {path}: {exc}; delete it to start fresh") from exc
     if not isinstance(models, OnlineModels):
         raise ModelCheckpointError(f"{path} holds a {type(models).__name__}, not OnlineModels")
+    if "industry" not in vars(models):  # a checkpoint from before the industry levels: learn them anew
+        models.industry = IndustryPeriods()
     return models

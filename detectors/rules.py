@@ -43,6 +43,7 @@ from schemas.events import (
 )
 
 if TYPE_CHECKING:
+    from detectors.industry_context import IndustryLevel
     from detectors.verdicts import VerdictCalibration
 
 Rule = Callable[[EnterpriseState | None, EnterpriseState, RuleConfig], Finding]
@@ -206,6 +207,10 @@ def _expected_revenue(after: EnterpriseState, position: int, months: int) -> tup
     forecast = after.scores.fc_revenue if after.scores is not None else None
     if forecast is not None and forecast[0] == after.monthly.period_of(position) and forecast[1] > 0:
         return forecast[1], "forecast"
+    return _median_level(after, position, months)
+
+
+def _median_level(after: EnterpriseState, position: int, months: int) -> tuple[float, str] | None:
     history = [v for _, v in _filed(after.monthly.revenue, position - 1)][-months:]
     if len(history) < 3:
         return None
@@ -241,11 +246,15 @@ def _own_season(
     return None if own is None else own * calendar_factor(first + position, holidays, depth)
 
 
-def tax_collapse(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+def tax_collapse(
+    before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig, industry: IndustryLevel | None = None
+) -> Finding:
     """Declared sales revenue collapsed against the enterprise's own expected level.
 
-    The level is the scorer's forecast or the median of the previous months (with the park's
-    calendar factors). With a year of history the month must also have collapsed against the
+    The level is the median of the previous months times the industry's level for the month
+    (:mod:`detectors.industry_context`: what the industry as a whole did, festival and
+    downturn included) when that is known; else the scorer's forecast or the median with the
+    park's calendar factors. With a year of history the month must also have collapsed against the
     enterprise's own same month last year × its recent year-on-year growth, so a business
     whose low season this is does not alarm. With less history the finding is held (not
     sent) until the history and the enterprise's own variability back it
@@ -256,11 +265,19 @@ def tax_collapse(before: EnterpriseState | None, after: EnterpriseState, cfg: Ru
     position = last_filed(values)
     if position is None:
         return _off("tax_collapse", after)
-    expected = _expected_revenue(after, position, rule.baseline_months)
     revenue = values[position] or 0
-    if expected is not None and expected[1] != "forecast":
-        month = int(after.monthly.period_of(position)[5:7])
-        expected = (expected[0] * rule.seasonal_factors.get(month, 1.0), expected[1] + ", seasonally adjusted")
+    factor = industry.factor if industry is not None else None
+    if industry is not None and factor is not None and industry.period == after.monthly.period_of(position):
+        own_level = _median_level(after, position, rule.baseline_months)
+        expected = None if own_level is None else (
+            own_level[0] * factor,
+            f"{own_level[1]} × industry {industry.section} level {factor:.2f} ({industry.peers} peers)",
+        )  # fmt: skip
+    else:
+        expected = _expected_revenue(after, position, rule.baseline_months)
+        if expected is not None and expected[1] != "forecast":
+            month = int(after.monthly.period_of(position)[5:7])
+            expected = (expected[0] * rule.seasonal_factors.get(month, 1.0), expected[1] + ", seasonally adjusted")
     if expected is None or expected[0] < rule.min_baseline or revenue >= rule.ratio * expected[0]:
         return _off("tax_collapse", after)
     ratio = revenue / expected[0]
@@ -661,6 +678,7 @@ def evaluate(
     cfg: RuleConfig | None = None,
     event: Event | None = None,
     verdicts: VerdictCalibration | None = None,
+    industry: IndustryLevel | None = None,
 ) -> list[Finding]:
     """The rules' findings for the state after one event.
 
@@ -669,14 +687,21 @@ def evaluate(
     enterprise's previous event — the alert lifecycle already holds that finding, so it would
     emit nothing — and they are skipped (94% of the events are invoice summaries, which
     most rules never read). ``verdicts``, once operators have given some, makes each rule
-    as strict as its verdicts (and this enterprise's) say.
+    as strict as its verdicts (and this enterprise's) say. ``industry`` is the industry's
+    level for the enterprise's last filed month; while it is pending, the tax-collapse rule
+    is not run at all (held: an open alert stays as it is).
     """
     config = cfg or default_rules()
     out = []
     calibrated = verdicts is not None and verdicts.learned
     for rule in RULES if event is None else RULES_FOR[type(event)]:
         own = verdicts.apply(config, rule.__name__, after.uscc) if calibrated and verdicts is not None else config
-        finding = rule(before, after, own)
+        if rule is tax_collapse:
+            if industry is not None and industry.pending:
+                continue
+            finding = tax_collapse(before, after, own, industry)
+        else:
+            finding = rule(before, after, own)
         if finding.active:
             out.append(finding)
         elif finding.alert_type in after.open_alerts:

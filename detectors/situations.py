@@ -121,12 +121,14 @@ def situation(types: Iterable[str], confidences: Mapping[str, float] | None = No
 def situation_finding(state: EnterpriseState) -> Finding | None:
     """The ``situation`` finding of an enterprise's open alerts (``None``: nothing to say).
 
-    Active while a non-informational finding is open; inactive (a resolution) once the last
-    one has resolved and a situation is still open. Its severity is the highest of its
+    Active while a finding of warning severity or above is open (info-level findings join
+    one as evidence); inactive (a resolution) once none is left and a situation is still open. Its severity is the highest of its
     findings'; an update goes out when the diagnosis or the corroborating sources change.
     """
     open_findings = {t: a for t, a in state.open_alerts.items() if t not in NOT_EVIDENCE}
     now = situation(open_findings, {t: a.confidence for t, a in open_findings.items() if a.confidence is not None})
+    if now is not None and all(Severity(a.severity) is Severity.INFO for a in open_findings.values()):
+        now = None  # informational findings (a series oddity, a missed filing) corroborate, never open one
     if now is None:
         return resolution(AlertType.SITUATION.value, state) if AlertType.SITUATION.value in state.open_alerts else None
     severity = max((Severity(a.severity) for a in open_findings.values()), key=SEVERITY_RANK.__getitem__)

@@ -150,7 +150,8 @@ def process_message(
     if not applied:
         return Outcome("duplicate", uscc=decoded.uscc, state=new_state)
     rules = rules or DEFAULT_RULES
-    findings = evaluate(state, new_state, rules, decoded, verdicts)
+    industry = models.industry.observe(new_state, decoded) if models is not None else None
+    findings = evaluate(state, new_state, rules, decoded, verdicts, industry)
     if models is not None:
         findings += _model_findings(decoded, state, new_state, models)
     alerts: list[Alert] = []

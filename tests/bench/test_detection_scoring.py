@@ -7,7 +7,9 @@ from datetime import date
 from bench.detection_scoring import (
     Confounded,
     FiredAlert,
+    SituationEpisode,
     Truth,
+    episode_figures,
     false_alerts_by_situation,
     situation_figures,
     situations,
@@ -83,3 +85,20 @@ def test_a_situation_is_diagnosed_from_all_its_alerts() -> None:
     ]
     figures = situation_figures(alerts, truth)
     assert figures["true_situations"] == 2 and figures["diagnosis_accuracy"] == 0.5
+
+
+def test_the_workers_situations_are_scored_as_episodes() -> None:
+    truth = [Truth("A", "relocation", date(2026, 3, 5)), Truth("C", "zombie", date(2026, 5, 1))]
+    episodes = [  # A's finding that explains it joined the episode later: still true
+        SituationEpisode("A", "s1", date(2026, 1, 10), date(2026, 3, 6), frozenset({"invoice_drop", "relocation"}),
+                         "relocation"),
+        SituationEpisode("B", "s2", date(2026, 1, 15), date(2026, 1, 15), frozenset({"tax_collapse"}),
+                         "signal:tax_collapse"),
+        SituationEpisode("D", "s3", date(2026, 2, 1), date(2026, 2, 1), frozenset({"enterprise_exit"}), "exit"),
+        SituationEpisode("C", "s4", date(2025, 1, 1), date(2025, 2, 1), frozenset({"zombie"}), "zombie_dormant"),
+    ]  # fmt: skip
+    figures = episode_figures(episodes, truth)
+    # the exit is a fact, left out; C's episode ended long before its anomaly: false, and C missed
+    assert figures["episodes"] == 3 and figures["true_episodes"] == 1
+    assert figures["precision"] == round(1 / 3, 4) and figures["recall"] == 0.5
+    assert figures["diagnosis_accuracy"] == 1.0

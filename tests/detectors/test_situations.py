@@ -55,6 +55,10 @@ def test_the_situation_says_what_and_why() -> None:
     assert alert.title_en == "Distress: Acme" and "经营困难" in alert.title_zh and "Acme" in alert.explanation_en
 
 
-def test_informational_findings_make_no_situation() -> None:
+def test_informational_findings_make_no_situation_but_corroborate_one() -> None:
     state = EnterpriseState(uscc="91330110MA2B000011")
     assert step(state, found("tax_credit_downgrade")) == [("tax_credit_downgrade", "firing", 1)]
+    assert step(state, found("invoice_anomaly", severity=Severity.INFO)) == [("invoice_anomaly", "firing", 1)]
+    assert step(state, found("layoff")) == [("layoff", "firing", 1), ("situation", "firing", 1)]
+    assert state.open_alerts["situation"].severity == "warning"
+    assert step(state, found("layoff", active=False)) == [("layoff", "resolved", 2), ("situation", "resolved", 2)]

@@ -89,8 +89,10 @@ def test_the_park_gives_the_outputs_it_gave_before_the_fast_paths() -> None:
 def test_running_every_rule_on_every_event_gives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = replay_park()
 
-    def every_rule(before: Any, after: Any, cfg: Any = None, event: Any = None, verdicts: Any = None) -> Any:
-        return evaluate(before, after, cfg, None, verdicts)
+    def every_rule(
+        before: Any, after: Any, cfg: Any = None, event: Any = None, verdicts: Any = None, industry: Any = None
+    ) -> Any:
+        return evaluate(before, after, cfg, None, verdicts, industry)
 
     monkeypatch.setattr(streams.pipeline, "evaluate", every_rule)
     assert replay_park() == fast
