@@ -42,6 +42,7 @@ from bench.detection_scoring import (
     score,
     situation_figures,
 )
+from detectors.situations import diagnose
 from simulator import SimulationConfig, ground_truth, simulate
 from simulator.confounders import confounders
 from simulator.population import build_population
@@ -51,14 +52,15 @@ console = Console()
 
 
 def episodes_of(versions: list[tuple[str, str, date, dict[str, Any]]]) -> list[SituationEpisode]:
-    """Situation episodes from their (alert id, USCC, business date, evidence) versions, resolutions left out."""
+    """Situation episodes from their (alert id, USCC, business date, evidence) versions, resolutions
+    left out; an episode's diagnosis is that of every finding it held."""
     by_id: dict[str, list[tuple[str, str, date, dict[str, Any]]]] = {}
     for version in versions:
         by_id.setdefault(version[0], []).append(version)
     return [
         SituationEpisode(vs[0][1], aid, min(v[2] for v in vs), max(v[2] for v in vs),
                          frozenset(f for v in vs for f in v[3].get("findings", [])),
-                         str(max(vs, key=lambda v: v[2])[3].get("diagnosis", "")))  # fmt: skip
+                         diagnose(f for v in vs for f in v[3].get("findings", [])))  # fmt: skip
         for aid, vs in by_id.items()
     ]
 

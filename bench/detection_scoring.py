@@ -54,7 +54,7 @@ class SituationEpisode:
     opened_on: date
     last_on: date  # business date of its last version
     findings: frozenset[str]
-    diagnosis: str  # the last version's
+    diagnosis: str  # of all the findings it held
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,20 @@ every enterprise of the industry at once; judged only against its own history, e
 looks like a collapse. So each VAT return teaches, per industry section and period, how the
 enterprise's revenue compares with its own level before (``revenue / median of its previous
 filed months``), and the median of those ratios over the industry's enterprises is the
-industry's level for that month (River's streaming quantile). The tax-collapse rule then
-expects ``own level × industry level`` instead of fixed calendar factors
-(:func:`detectors.rules.tax_collapse`).
+industry's level for that month. The tax-collapse rule then expects ``own level × industry
+level`` instead of fixed calendar factors (:func:`detectors.rules.tax_collapse`).
 
 While the industry is still filing for a period — fewer than ``min_peers`` returns and fewer
 than half as many as the month before — its level is *pending* and a collapse is held, not
 sent; the enterprise's next event judges it again. A small industry (fewer than
 ``min_peers`` returns a month) has no level: the calendar factors stay.
 
-Like the peer statistics, the levels are learned in arrival order by the worker that owns
-the enterprise's partition (event-time order, so a backlog learns what live traffic does).
+The levels are a function of which returns have been applied, not of their order (an exact
+median over a sorted list), so the worker rebuilds them from the states it owns whenever an
+assignment's tables are recovered (:meth:`IndustryPeriods.rebuild`): after a crash or a
+rebalance they are what an uninterrupted run would have at that point, whatever the models
+checkpoint missed. Each worker learns from the enterprises of its own partitions, in
+event-time order, so a backlog learns what live traffic does.
 
 Examples
 --------
@@ -34,11 +37,14 @@ True
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from river import stats
+import orjson
 
 from schemas import EnterpriseState
 from schemas.events import Event, TaxFiling
@@ -60,12 +66,33 @@ class IndustryLevel:
 
 @dataclass
 class _Month:
-    median: stats.Quantile = field(default_factory=lambda: stats.Quantile(0.5))
-    count: int = 0
+    logs: array[float] = field(default_factory=lambda: array("d"))  # sorted log ratios, 8 bytes each
+
+    @property
+    def count(self) -> int:
+        return len(self.logs)
+
+    def median(self) -> float:
+        n = len(self.logs)
+        return self.logs[n // 2] if n % 2 else (self.logs[n // 2 - 1] + self.logs[n // 2]) / 2
 
 
-def own_ratio(state: EnterpriseState, baseline_months: int = 6) -> tuple[str, float] | None:
-    """(period, revenue ÷ median of the previous filed months) of the last filed VAT month.
+def ratio_at(revenue: list[int | None], position: int, baseline_months: int = 6) -> float | None:
+    """Revenue at ``position`` ÷ the median of up to ``baseline_months`` filed months before it.
+
+    >>> ratio_at([100_000, None, 100_000, 100_000, 50_000], 4), ratio_at([100_000, 50_000], 1)
+    (0.5, None)
+    """
+    value = revenue[position]
+    before = [v for v in revenue[:position] if v is not None][-baseline_months:]
+    if value is None or len(before) < 3:
+        return None
+    baseline = statistics.median(before)
+    return None if baseline < MIN_BASELINE else value / baseline
+
+
+def own_ratio(state: EnterpriseState) -> tuple[str, float] | None:
+    """(period, :func:`ratio_at`) of the enterprise's last filed VAT month.
 
     >>> from schemas.state import MonthlySeries
     >>> s = EnterpriseState(uscc="U", monthly=MonthlySeries(start="2026-01", revenue=[100_000] * 4 + [50_000]))
@@ -73,14 +100,9 @@ def own_ratio(state: EnterpriseState, baseline_months: int = 6) -> tuple[str, fl
     ('2026-05', 0.5)
     """
     values = state.monthly.revenue
-    filed = [(i, v) for i, v in enumerate(values) if v is not None]
-    if len(filed) < 4:
-        return None
-    position, revenue = filed[-1]
-    baseline = statistics.median(v for _, v in filed[:-1][-baseline_months:])
-    if baseline < MIN_BASELINE:
-        return None
-    return state.monthly.period_of(position), revenue / baseline
+    last = next((i for i in range(len(values) - 1, -1, -1) if values[i] is not None), None)
+    ratio = None if last is None else ratio_at(values, last)
+    return None if last is None or ratio is None else (state.monthly.period_of(last), ratio)
 
 
 class IndustryPeriods:
@@ -92,14 +114,29 @@ class IndustryPeriods:
         self._months: dict[str, dict[int, _Month]] = {}
 
     def learn(self, section: str, period: str, ratio: float) -> None:
-        """Add one enterprise's ratio (log-median: robust to the collapses it must not hide)."""
+        """Add one enterprise's ratio (a median: robust to the collapses it must not hide)."""
         months = self._months.setdefault(section, {})
         index = month_index(period)
-        month = months.setdefault(index, _Month())
-        month.median.update(math.log(max(ratio, 1e-6)))
-        month.count += 1
+        if months and index <= max(months) - self.keep_periods:
+            return  # older than the months kept
+        bisect.insort(months.setdefault(index, _Month()).logs, math.log(max(ratio, 1e-6)))
         for old in [i for i in months if i <= index - self.keep_periods]:
             del months[old]
+
+    def rebuild(self, states: Iterable[tuple[str | None, str | None, list[int | None]]]) -> None:
+        """Forget everything and learn again from ``(industry code, monthly start, revenue)`` of
+        each enterprise: its last ``keep_periods`` filed months, each against the months before it."""
+        self._months = {}
+        for industry_code, start, revenue in states:
+            section = (industry_code or "")[:1]
+            if not section or start is None:
+                continue
+            first = month_index(start)
+            filed = [i for i, v in enumerate(revenue) if v is not None][-self.keep_periods :]
+            for position in filed:
+                ratio = ratio_at(revenue, position)
+                if ratio is not None:
+                    self.learn(section, month_text(first + position), ratio)
 
     def level(self, section: str, period: str) -> IndustryLevel | None:
         """The industry's level for ``period``: known, pending, or ``None`` (too small to say)."""
@@ -111,7 +148,7 @@ class IndustryPeriods:
         count = month.count if month is not None else 0
         usual = before.count if before is not None else 0
         if month is not None and (count >= self.min_peers or (usual >= self.min_peers and count >= usual // 2)):
-            return IndustryLevel(section, period, math.exp(month.median.get() or 0.0), count, pending=False)
+            return IndustryLevel(section, period, math.exp(month.median()), count, pending=False)
         if usual >= self.min_peers:
             return IndustryLevel(section, month_text(index), None, count, pending=True)
         return None
@@ -128,3 +165,24 @@ class IndustryPeriods:
         values = state.monthly.revenue
         last = next((i for i in range(len(values) - 1, -1, -1) if values[i] is not None), None)
         return None if last is None else self.level(section, state.monthly.period_of(last))
+
+
+def stored_series(
+    stored: Iterable[bytes], partitions: set[int]
+) -> Iterator[tuple[str | None, str | None, list[int | None]]]:
+    """``(industry code, monthly start, revenue)`` of each stored state (JSON) of an enterprise
+    read from one of ``partitions`` (its ``positions``: ``"topic:partition" → offset``).
+
+    >>> import orjson
+    >>> mine = orjson.dumps({"industry_code": "F5176", "positions": {"tax:1": 7},
+    ...                      "monthly": {"start": "2026-01", "revenue": [1, None]}})
+    >>> other = orjson.dumps({"industry_code": "C", "positions": {"tax:2": 3}, "monthly": {}})
+    >>> list(stored_series([mine, other], {1}))
+    [('F5176', '2026-01', [1, None])]
+    """
+    for value in stored:
+        data = orjson.loads(value)
+        if not any(int(where.rsplit(":", 1)[1]) in partitions for where in data.get("positions") or {}):
+            continue
+        monthly = data.get("monthly") or {}
+        yield data.get("industry_code"), monthly.get("start"), monthly.get("revenue") or []

@@ -26,6 +26,7 @@ from faust.types import TP
 
 from config import Settings
 from config.rules import load_rules
+from detectors.industry_context import stored_series
 from detectors.models import OnlineModels, dump_models, load_models, save_models
 from detectors.verdicts import VerdictCalibration
 from sinks import ClickHouseSink, Database
@@ -326,9 +327,17 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         partitions that have a committed offset above 0: a partition the group never
         committed would never be fetched again (seen: a whole topic silent after a restart).
         Seeking each one here, once the tables are recovered, re-reads whatever was dropped;
-        the continuity check ignores what arrives twice.
+        the continuity check ignores what arrives twice. The industries' monthly levels are
+        rebuilt from the recovered states of the owned partitions first
+        (:meth:`detectors.industry_context.IndustryPeriods.rebuild`), so they match the states
+        whatever the models checkpoint missed.
         """
         async with lock:
+            owned = {partition for _, partition in starts}
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, _rebuild_industry, owned)
+            except Exception as exc:  # noqa: BLE001 - the levels then fill again as returns arrive
+                log.warning("could not rebuild the industry levels from the states: %s", exc)
             for where, start in [*starts.items(), *resolver_starts.items()]:
                 offset = continuity.expected.get(where, start)
                 if offset is None:
@@ -339,6 +348,15 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                     log.warning("could not seek %s[%d] after the recovery: %s", *where, exc)
             if app.consumer_generation_id == generation and not app.rebalancing:  # type: ignore[attr-defined]
                 quiesced.clear()
+
+    def _rebuild_industry(owned: set[int]) -> None:
+        for _ in range(3):  # a standby's update may change the table under the scan: again
+            try:
+                runtime.models.industry.rebuild(stored_series((v for _, v in states.items() if v), owned))
+                return
+            except RuntimeError as exc:
+                error = exc
+        raise error
 
     def _tables_ready() -> None:
         readying[:] = [f for f in readying if not f.done()]

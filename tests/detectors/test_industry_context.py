@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.rules import load_rules
-from detectors.industry_context import IndustryLevel, IndustryPeriods, own_ratio
+from detectors.industry_context import IndustryLevel, IndustryPeriods, own_ratio, ratio_at
 from detectors.rules import evaluate, tax_collapse
 from schemas import EnterpriseState
 from schemas.state import MonthlySeries, OpenAlert
@@ -58,3 +58,24 @@ def test_levels_come_from_the_enterprises_that_filed() -> None:
     for _ in range(5):
         small.learn("Q", "2026-02", 0.5)
     assert small.level("Q", "2026-02") is None and small.level("Q", "2026-03") is None  # too small: the calendar
+
+
+def test_a_rebuild_from_the_states_gives_the_levels_learned_live() -> None:
+    import random
+
+    rng = random.Random(5)
+    months = 10
+    series = {f"U{i}": [int(rng.uniform(50_000, 150_000)) if rng.random() > 0.1 else None for _ in range(months)]
+              for i in range(60)}  # fmt: skip
+    live = IndustryPeriods(min_peers=20)
+    for position in range(months):  # month by month, enterprises in another order each month
+        for uscc in rng.sample(sorted(series), len(series)):
+            revenue = series[uscc][: position + 1]
+            ratio = ratio_at(revenue, position)
+            if ratio is not None:
+                live.learn("F", f"2026-{position + 1:02d}" if position < 9 else "2026-10", ratio)
+    rebuilt = IndustryPeriods(min_peers=20)
+    rebuilt.rebuild(("F5176", "2026-01", revenue) for revenue in series.values())
+    for month in ("2026-06", "2026-07", "2026-08", "2026-09", "2026-10"):
+        assert rebuilt.level("F", month) == live.level("F", month)
+    assert live.level("F", "2026-10") is not None
