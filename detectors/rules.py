@@ -11,17 +11,17 @@ that has a VAT filing.
 
 from __future__ import annotations
 
-import bisect
-import functools
 import math
 import statistics
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from config.rules import RuleConfig, default_rules
 from detectors.features import last_filed
 from detectors.findings import Finding
+from detectors.invoice_rules import invoice_drop, invoice_spike
+from detectors.rule_findings import filed_months, inactive, make_finding, name_of, resolution, usual_severity
 from detectors.seasonality import (
     calendar_factor,
     confidence,
@@ -29,10 +29,8 @@ from detectors.seasonality import (
     history_months,
     log_variability,
     seasonal_expectation,
-    seasonal_ratio,
 )
 from schemas import EnterpriseState, Severity
-from schemas.alert_catalogue import CATALOGUE, AlertType
 from schemas.events import (
     EVENT_MODELS,
     Event,
@@ -51,61 +49,13 @@ Rule = Callable[[EnterpriseState | None, EnterpriseState, RuleConfig], Finding]
 _STATUS_ZH = {"deregistered": "注销", "moved_out": "迁出", "revoked": "吊销", "abnormal_operation": "经营异常"}
 
 
-def _name(state: EnterpriseState) -> str:
-    return state.name or state.uscc
-
-
-def _finding(
-    alert_type: str, active: bool, severity: Severity, zh: tuple[str, str], en: tuple[str, str],
-    evidence: dict[str, Any] | None = None, decisive: tuple[str, ...] | None = None,
-) -> Finding:  # fmt: skip
-    return Finding(
-        alert_type=alert_type, active=active, rule=alert_type, severity=severity,
-        title_zh=zh[0], explanation_zh=zh[1], title_en=en[0], explanation_en=en[1],
-        evidence=evidence or {}, decisive=decisive,
-    )  # fmt: skip
-
-
-def _usual(alert_type: str) -> Severity:
-    """The catalogue's usual severity (an unknown alert type raises: every type is catalogued)."""
-    return CATALOGUE[AlertType(alert_type)].severity
-
-
-_INACTIVE: dict[str, Finding] = {}
-
-
-def _off(alert_type: str, after: EnterpriseState) -> Finding:
-    """The rule's condition does not hold (cheap: most rules say this about most events)."""
-    finding = _INACTIVE.get(alert_type)
-    if finding is None:
-        finding = _INACTIVE[alert_type] = Finding(alert_type=alert_type, active=False, rule=alert_type)
-    return finding
-
-
-def resolution(alert_type: str, after: EnterpriseState) -> Finding:
-    """An inactive finding with the text of a resolved alert."""
-    entry = CATALOGUE[AlertType(alert_type)]
-    name = _name(after)
-    return Finding(
-        alert_type=alert_type, active=False, rule=alert_type, severity=Severity.INFO,
-        title_zh=f"已解除：{entry.label_zh}：{name}", title_en=f"Resolved: {entry.label_en}: {name}",
-        explanation_zh=entry.resolution_zh(name), explanation_en=entry.resolution_en(name),
-    )  # fmt: skip
-
-
-def _filed(values: list[int | None], upto: int | None = None) -> list[tuple[int, int]]:
-    """(position, value) of every filed month up to ``upto`` (inclusive)."""
-    end = len(values) - 1 if upto is None else upto
-    return [(i, v) for i, v in enumerate(values[: end + 1]) if v is not None]
-
-
 def relocation(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
     """The enterprise left the park: register says moved out, not in the park, or a district outside it."""
     def outside(state: EnterpriseState | None) -> bool:
         return state is not None and state.district_code is not None and state.district_code not in cfg.park_districts
 
     if after.status != "moved_out" and after.in_park is not False and not outside(after):
-        return _off("relocation", after)  # none of the three signals below can hold
+        return inactive("relocation", after)  # none of the three signals below can hold
     # An enterprise registered outside the park from the start has not relocated: in_park
     # false counts when it was true before, or while a relocation episode is open.
     left = after.in_park is False and (
@@ -120,15 +70,15 @@ def relocation(before: EnterpriseState | None, after: EnterpriseState, cfg: Rule
                         ("address_left_park", moved_address)) if on
     ]  # fmt: skip
     if not signals:
-        return _off("relocation", after)
-    heads = _filed(after.monthly.headcount)
+        return inactive("relocation", after)
+    heads = filed_months(after.monthly.headcount)
     drop = None
     if len(heads) >= 2 and heads[-2][1] > 0:
         drop = round(1 - heads[-1][1] / max(v for _, v in heads[-4:-1]), 3)
     corroborated = len(signals) >= 2 or (drop is not None and drop >= 0.3)
-    name = _name(after)
-    return _finding(
-        "relocation", True, Severity.CRITICAL if corroborated else _usual("relocation"),
+    name = name_of(after)
+    return make_finding(
+        "relocation", True, Severity.CRITICAL if corroborated else usual_severity("relocation"),
         (f"企业迁出园区：{name}", f"{name} 的登记信息显示已迁出园区（{'、'.join(signals)}），区划代码 {after.district_code}。"),
         (f"Relocation out of the park: {name}",
          f"{name} has left the park according to the business register ({', '.join(signals)}); district {after.district_code}."),
@@ -141,10 +91,10 @@ def relocation(before: EnterpriseState | None, after: EnterpriseState, cfg: Rule
 def enterprise_exit(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
     """The enterprise was deregistered or its licence revoked."""
     if after.status not in ("deregistered", "revoked"):
-        return _off("enterprise_exit", after)
-    name, zh = _name(after), _STATUS_ZH[after.status]
-    return _finding(
-        "enterprise_exit", True, _usual("enterprise_exit"),
+        return inactive("enterprise_exit", after)
+    name, zh = name_of(after), _STATUS_ZH[after.status]
+    return make_finding(
+        "enterprise_exit", True, usual_severity("enterprise_exit"),
         (f"企业{zh}：{name}", f"{name} 的登记状态为「{zh}」。"),
         (f"Enterprise {after.status}: {name}", f"{name} is {after.status} according to the business register."),
         {"status": after.status},
@@ -154,10 +104,10 @@ def enterprise_exit(before: EnterpriseState | None, after: EnterpriseState, cfg:
 def abnormal_operation(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
     """The enterprise is on the abnormal-operation list (经营异常名录)."""
     if after.status != "abnormal_operation":
-        return _off("abnormal_operation", after)
-    name = _name(after)
-    return _finding(
-        "abnormal_operation", True, _usual("abnormal_operation"),
+        return inactive("abnormal_operation", after)
+    name = name_of(after)
+    return make_finding(
+        "abnormal_operation", True, usual_severity("abnormal_operation"),
         (f"列入经营异常名录：{name}", f"{name} 被列入经营异常名录。"),
         (f"Abnormal-operation listing: {name}", f"{name} was put on the abnormal-operation list."),
         {"status": after.status},
@@ -168,14 +118,14 @@ def legal_rep_churn(before: EnterpriseState | None, after: EnterpriseState, cfg:
     """The legal representative changed N times within M months."""
     rule = cfg.legal_rep_churn
     if not after.rep_changes:
-        return _off("legal_rep_churn", after)
+        return inactive("legal_rep_churn", after)
     latest = max(after.rep_changes)
     window = [d for d in after.rep_changes if d > latest - timedelta(days=30.5 * rule.months)]
     if len(window) < rule.changes:
-        return _off("legal_rep_churn", after)
-    name = _name(after)
-    return _finding(
-        "legal_rep_churn", True, _usual("legal_rep_churn"),
+        return inactive("legal_rep_churn", after)
+    name = name_of(after)
+    return make_finding(
+        "legal_rep_churn", True, usual_severity("legal_rep_churn"),
         (f"法定代表人频繁变更：{name}", f"{name} 在 {rule.months} 个月内变更法定代表人 {len(window)} 次。"),
         (f"Legal-representative churn: {name}",
          f"{name} changed its legal representative {len(window)} times within {rule.months} months."),
@@ -186,17 +136,17 @@ def legal_rep_churn(before: EnterpriseState | None, after: EnterpriseState, cfg:
 def layoff(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
     """Insured headcount fell sharply against the previous months."""
     rule = cfg.layoff
-    heads = _filed(after.monthly.headcount)
+    heads = filed_months(after.monthly.headcount)
     if len(heads) < 2:
-        return _off("layoff", after)
+        return inactive("layoff", after)
     position, now = heads[-1]
     reference = max(v for _, v in heads[-1 - rule.lookback_months : -1])
     if reference <= 0 or now > reference * (1 - rule.drop) or reference - now < rule.min_people:
-        return _off("layoff", after)
+        return inactive("layoff", after)
     share = 1 - now / reference
-    name, period = _name(after), after.monthly.period_of(position)
-    return _finding(
-        "layoff", True, Severity.CRITICAL if share >= 0.5 else _usual("layoff"),
+    name, period = name_of(after), after.monthly.period_of(position)
+    return make_finding(
+        "layoff", True, Severity.CRITICAL if share >= 0.5 else usual_severity("layoff"),
         (f"参保人数骤降：{name}", f"{name} {period} 参保人数 {now} 人，较前期最高 {reference} 人下降 {share:.0%}。"),
         (f"Layoffs: {name}", f"{name} insured {now} employees in {period}, {share:.0%} fewer than the recent high of {reference}."),
         {"period": period, "headcount": now, "reference_headcount": reference, "drop": round(share, 3)},
@@ -211,7 +161,7 @@ def _expected_revenue(after: EnterpriseState, position: int, months: int) -> tup
 
 
 def _median_level(after: EnterpriseState, position: int, months: int) -> tuple[float, str] | None:
-    history = [v for _, v in _filed(after.monthly.revenue, position - 1)][-months:]
+    history = [v for _, v in filed_months(after.monthly.revenue, position - 1)][-months:]
     if len(history) < 3:
         return None
     return float(statistics.median(history)), f"median of {len(history)} months"
@@ -264,7 +214,7 @@ def tax_collapse(
     values = after.monthly.revenue
     position = last_filed(values)
     if position is None:
-        return _off("tax_collapse", after)
+        return inactive("tax_collapse", after)
     revenue = values[position] or 0
     factor = industry.factor if industry is not None else None
     if industry is not None and factor is not None and industry.period == after.monthly.period_of(position):
@@ -279,18 +229,18 @@ def tax_collapse(
             month = int(after.monthly.period_of(position)[5:7])
             expected = (expected[0] * rule.seasonal_factors.get(month, 1.0), expected[1] + ", seasonally adjusted")
     if expected is None or expected[0] < rule.min_baseline or revenue >= rule.ratio * expected[0]:
-        return _off("tax_collapse", after)
+        return inactive("tax_collapse", after)
     ratio = revenue / expected[0]
     own = _own_season(after, values, position, cfg)
     if own is not None and revenue >= rule.seasonal_ratio * own:
-        return _off("tax_collapse", after)  # its own season: the same month last year was as low
+        return inactive("tax_collapse", after)  # its own season: the same month last year was as low
     weakest = ratio if own is None else max(ratio, revenue / own)
     backed, history, sigma = _backing(values, position, weakest, own is not None, cfg)
     if backed < cfg.confidence.min_confidence:
-        return _off("tax_collapse", after)  # held: too little history behind it
-    name, period = _name(after), after.monthly.period_of(position)
-    return _finding(
-        "tax_collapse", True, Severity.CRITICAL if ratio < 0.15 else _usual("tax_collapse"),
+        return inactive("tax_collapse", after)  # held: too little history behind it
+    name, period = name_of(after), after.monthly.period_of(position)
+    return make_finding(
+        "tax_collapse", True, Severity.CRITICAL if ratio < 0.15 else usual_severity("tax_collapse"),
         (f"税收骤降：{name}", f"{name} {period} 申报销售额 {revenue:,} 元，仅为预期 {expected[0]:,.0f} 元的 {ratio:.0%}。"),
         (f"Tax collapse: {name}",
          f"{name} declared sales of {revenue:,} CNY for {period}, {ratio:.0%} of the expected {expected[0]:,.0f} CNY ({expected[1]})."),
@@ -304,7 +254,7 @@ def tax_collapse(
 def _near_zero(after: EnterpriseState, cfg: RuleConfig) -> tuple[int, float] | None:
     """(months, own level before) when the last filed months are near zero against the level before."""
     rule = cfg.zombie
-    filed = _filed(after.monthly.revenue)
+    filed = filed_months(after.monthly.revenue)
     recent, earlier = filed[-rule.near_zero_months :], filed[: -rule.near_zero_months][-rule.baseline_months :]
     if len(recent) < rule.near_zero_months or len(earlier) < 3:
         return None
@@ -324,11 +274,11 @@ def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConf
     rule = cfg.zombie
     staff = after.monthly.headcount[last] if (last := last_filed(after.monthly.headcount)) is not None else None
     if staff is None or staff > max(rule.max_headcount, rule.near_zero_headcount):
-        return _off("zombie", after)  # most enterprises: no need to look further
-    filed = _filed(after.monthly.revenue)
-    heads = _filed(after.monthly.headcount)
+        return inactive("zombie", after)  # most enterprises: no need to look further
+    filed = filed_months(after.monthly.revenue)
+    heads = filed_months(after.monthly.headcount)
     if len(filed) < 3:
-        return _off("zombie", after)
+        return inactive("zombie", after)
     revenue = filed[-rule.months :]
     zero = len(revenue) >= rule.months and all(v <= rule.max_revenue for _, v in revenue)
     near = None if zero else _near_zero(after, cfg)
@@ -337,18 +287,18 @@ def zombie(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConf
     elif near is not None and heads[-1][1] <= rule.near_zero_headcount:
         allowed = rule.near_zero_share * near[1]
     else:
-        return _off("zombie", after)
+        return inactive("zombie", after)
     inv = after.invoices
     if inv.start is not None and after.business_at is not None:
         quiet_since = after.business_at - timedelta(days=rule.quiet_invoice_days)  # (almost) no invoices since then
         recent = [a for i, a in enumerate(inv.amount) if inv.start + timedelta(days=i) > quiet_since]
         if sum(recent) > allowed:
-            return _off("zombie", after)
-    name = _name(after)
+            return inactive("zombie", after)
+    name = name_of(after)
     months = len(revenue) if near is None else near[0]
     what_zh, what_en = ("零申报", "files zero revenue") if near is None else ("申报销售额接近零", "files near-zero revenue")
-    return _finding(
-        "zombie", True, _usual("zombie"),
+    return make_finding(
+        "zombie", True, usual_severity("zombie"),
         (f"疑似僵尸企业：{name}", f"{name} 连续{what_zh}，参保 {heads[-1][1]} 人，近 {rule.quiet_invoice_days} 天几乎无开票。"),
         (f"Zombie enterprise: {name}",
          f"{name} {what_en} with {heads[-1][1]} insured employees and (almost) no invoices in {rule.quiet_invoice_days} days."),
@@ -363,20 +313,20 @@ def social_security_arrears(before: EnterpriseState | None, after: EnterpriseSta
     m = after.monthly
     position = last_filed(m.headcount)
     if position is None:
-        return _off("social_security_arrears", after)
+        return inactive("social_security_arrears", after)
     arrears = m.arrears.get(m.period_of(position), 0)
     previous = m.arrears.get(m.period_of(position - 1), 0) if position > 0 else 0
     if arrears <= 0:
-        return _off("social_security_arrears", after)
+        return inactive("social_security_arrears", after)
     paid = m.ss_paid[position]
     due_this_month = paid + arrears - previous if previous > 0 else paid + arrears
     ratio = arrears / max(due_this_month, 1)
     growing = 0 < previous < arrears
     if ratio < cfg.social_security_arrears.min_ratio and not growing:
-        return _off("social_security_arrears", after)
-    name, period = _name(after), m.period_of(position)
-    return _finding(
-        "social_security_arrears", True, _usual("social_security_arrears"),
+        return inactive("social_security_arrears", after)
+    name, period = name_of(after), m.period_of(position)
+    return make_finding(
+        "social_security_arrears", True, usual_severity("social_security_arrears"),
         (f"社保欠缴：{name}", f"{name} 截至 {period} 欠缴社保 {arrears:,} 元。"),
         (f"Social-security arrears: {name}", f"{name} owes {arrears:,} CNY of social-security contributions as of {period}."),
         {"period": period, "arrears": arrears, "paid": paid, "ratio": round(ratio, 3), "growing": growing},
@@ -402,37 +352,37 @@ def payroll_tax_mismatch(before: EnterpriseState | None, after: EnterpriseState,
     per_capita = _per_capita(after)
     position = last_filed(per_capita)  # type: ignore[arg-type]
     if position is None:
-        return _off("payroll_tax_mismatch", after)
+        return inactive("payroll_tax_mismatch", after)
     earlier = [v for v in per_capita[max(0, position - rule.baseline_months) : position] if v is not None]
     heads_before = [h for h in after.monthly.headcount[max(0, position - 4) : position] if h is not None]
     if len(earlier) < 3 or not heads_before:
-        return _off("payroll_tax_mismatch", after)
+        return inactive("payroll_tax_mismatch", after)
     heads = after.monthly.headcount[position] or 0
     reference_heads = statistics.median(heads_before)
     head_growth = heads / max(reference_heads, 1) - 1
     if head_growth < rule.headcount_growth or heads - reference_heads < rule.min_people:
-        return _off("payroll_tax_mismatch", after)
+        return inactive("payroll_tax_mismatch", after)
     # per-capita output with the park's holidays (Spring Festival) taken out of each month
     first = after.monthly.first or 0
     calendar = deseasonalised(per_capita, first, tuple(cfg.invoice.holidays), cfg.confidence.holiday_depth)
     now = calendar[position] or 0.0
     level = float(statistics.median(v for v in calendar[max(0, position - rule.baseline_months) : position] if v is not None))
     if level <= 0:
-        return _off("payroll_tax_mismatch", after)
+        return inactive("payroll_tax_mismatch", after)
     ratio = now / level
     if ratio > rule.per_capita_ratio:
-        return _off("payroll_tax_mismatch", after)
+        return inactive("payroll_tax_mismatch", after)
     own = seasonal_expectation(calendar, position)
     if own is not None and now > rule.per_capita_ratio * own:
-        return _off("payroll_tax_mismatch", after)  # its own season
+        return inactive("payroll_tax_mismatch", after)  # its own season
     sigma = max(cfg.confidence.sigma_floor, log_variability(calendar, position) or cfg.confidence.sigma_floor)
     z = math.log(max(ratio, 1e-6)) / sigma
     if z > -rule.min_z:
-        return _off("payroll_tax_mismatch", after)  # within what this enterprise's months do anyway
-    name = _name(after)
+        return inactive("payroll_tax_mismatch", after)  # within what this enterprise's months do anyway
+    name = name_of(after)
     revenue_ratio = (after.monthly.revenue[position] or 0) / max(1.0, level * reference_heads)
-    return _finding(
-        "payroll_tax_mismatch", True, _usual("payroll_tax_mismatch"),
+    return make_finding(
+        "payroll_tax_mismatch", True, usual_severity("payroll_tax_mismatch"),
         (f"用工与纳税背离：{name}", f"{name} 参保人数增长 {head_growth:.0%}，人均申报销售额降至前期的 {ratio:.0%}。"),
         (f"Payroll-tax mismatch: {name}",
          f"{name} grew its insured headcount by {head_growth:.0%} while declared sales per insured employee fell to "
@@ -453,19 +403,19 @@ def missing_filings(before: EnterpriseState | None, after: EnterpriseState, cfg:
     m, inv = after.monthly, after.invoices
     vat_last = last_filed(m.revenue)
     if vat_last is None or inv.start is None or not inv.amount or m.first is None:
-        return _off("missing_filings", after)
+        return inactive("missing_filings", after)
     last_day = inv.start + timedelta(days=len(inv.amount) - 1)
     if not any(inv.amount[-28:]):
-        return _off("missing_filings", after)
+        return inactive("missing_filings", after)
     # VAT for month M is due by mid M+1: the month before the last invoice day must be filed
     gap = (last_day.year * 12 + last_day.month - 1) - 1 - (m.first + vat_last)
     if last_day.day <= 15:
         gap -= 1
     if gap < cfg.missing_filings.months:
-        return _off("missing_filings", after)
-    name = _name(after)
-    return _finding(
-        "missing_filings", True, _usual("missing_filings"),
+        return inactive("missing_filings", after)
+    name = name_of(after)
+    return make_finding(
+        "missing_filings", True, usual_severity("missing_filings"),
         (f"纳税申报中断：{name}", f"{name} 已连续 {gap} 个月未进行增值税申报，但仍在开具发票。"),
         (f"Missing tax filings: {name}", f"{name} has filed no VAT return for {gap} months while still issuing e-invoices."),
         {"months_missing": gap, "last_vat_period": m.period_of(vat_last), "last_invoice_day": last_day.isoformat()},
@@ -476,176 +426,15 @@ def tax_credit_downgrade(before: EnterpriseState | None, after: EnterpriseState,
     """The tax credit grade dropped into a low grade (C or D)."""
     grades = cfg.tax_credit_downgrade.to_grades
     if after.credit_grade not in grades:
-        return _off("tax_credit_downgrade", after)
-    name = _name(after)
+        return inactive("tax_credit_downgrade", after)
+    name = name_of(after)
     previous = before.credit_grade if before is not None else None
-    return _finding(
-        "tax_credit_downgrade", True, _usual("tax_credit_downgrade"),
+    return make_finding(
+        "tax_credit_downgrade", True, usual_severity("tax_credit_downgrade"),
         (f"纳税信用降级：{name}", f"{name} 纳税信用等级为 {after.credit_grade}（此前 {previous or '未知'}）。"),
         (f"Tax credit downgrade: {name}", f"{name} has tax credit grade {after.credit_grade} (before: {previous or 'unknown'})."),
         {"grade": after.credit_grade, "previous": previous},
     )  # fmt: skip
-
-
-def _daily(after: EnterpriseState) -> tuple[list[int], list[int], date] | None:
-    """Daily counts and amounts up to the latest summary (days between summaries are 0).
-
-    The series ends at its own last summary, not at the latest event of any kind: the three
-    input topics are consumed independently, so a register or social-security event may be
-    applied before invoice summaries of earlier days.
-    """
-    inv = after.invoices
-    if inv.start is None:
-        return None
-    return inv.count, inv.amount, inv.start
-
-
-@functools.lru_cache(maxsize=8)
-def _holiday_ordinals(ranges: tuple[tuple[str, str], ...]) -> tuple[frozenset[int], tuple[int, ...]]:
-    """The holidays' day ordinals, as a set and sorted."""
-    days: set[int] = set()
-    for first, last in ranges:
-        days.update(range(date.fromisoformat(first).toordinal(), date.fromisoformat(last).toordinal() + 1))
-    return frozenset(days), tuple(sorted(days))
-
-
-def _poisson_tail(observed: int, mean: float, upper: bool) -> float:
-    """P(N >= observed) (``upper``) or P(N <= observed) for N ~ Poisson(mean)."""
-    if mean <= 0:
-        return 1.0
-    term = math.exp(-mean)
-    below = 0.0  # P(N <= observed - 1) when upper, P(N <= observed) otherwise
-    for k in range(observed if upper else observed + 1):
-        below += term
-        term *= mean / (k + 1)
-    return max(0.0, 1.0 - below) if upper else min(1.0, below)
-
-
-def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """Invoices of the last days against the enterprise's own invoicing rate.
-
-    The history (holidays left out) gives the daily invoice rate and the mean amount per
-    invoice; the last ``window_days`` are then judged by the Poisson probability of so many
-    (spike) or so few (drop) invoices, together with the amount ratio. Lumpy small invoicers
-    are judged by their own rate, so a single large invoice does not fire.
-    """
-    rule = cfg.invoice
-    series = _daily(after)
-    if series is None:
-        return _off(kind, after)
-    counts, amounts, start = series
-    off, ordered = _holiday_ordinals(tuple(rule.holidays))
-    first = start.toordinal()
-    split = max(0, len(counts) - rule.window_days)
-    recent: Sequence[int]
-    history: Sequence[int]
-    if bisect.bisect_left(ordered, first) == bisect.bisect_left(ordered, first + len(counts)):
-        # no holiday in the series: plain slices
-        recent, history = range(split, len(counts)), range(split)
-        history_counts, history_amounts = sum(counts[:split]), sum(amounts[:split])
-        seen_count, seen_amount = sum(counts[split:]), sum(amounts[split:])
-    else:
-        days = [i for i in range(len(counts)) if first + i not in off]
-        recent, history = [i for i in days if i >= split], [i for i in days if i < split]
-        history_counts, history_amounts = sum(counts[i] for i in history), sum(amounts[i] for i in history)
-        seen_count, seen_amount = sum(counts[i] for i in recent), sum(amounts[i] for i in recent)
-    if len(history) < rule.min_history_days or len(recent) < rule.window_days:
-        # too little history, or a holiday inside the judged days (the restart after the
-        # Spring Festival is slow everywhere): judge a full window of ordinary days only
-        return _off(kind, after)
-    rate = history_counts / len(history)
-    per_invoice = history_amounts / max(1, history_counts)
-    expected_count = rate * len(recent)
-    expected_amount = expected_count * per_invoice
-    if expected_count <= 0 or expected_amount <= 0:
-        return _off(kind, after)
-    ratio = seen_amount / expected_amount
-    spike = kind == "invoice_spike"
-    if (spike and ratio < rule.spike_factor) or (not spike and ratio > rule.drop_ratio):
-        return _off(kind, after)
-    p = _poisson_tail(seen_count, expected_count, upper=spike)
-    if p > rule.max_probability:
-        return _off(kind, after)
-    # Only a tentative finding pays for the enterprise's own season (invoices are 94% of the
-    # events): last year's VAT of the recent days' months against the history days' months.
-    # A spike in the month that was last year's peak, or a drop in last year's low month, is
-    # judged against that season.
-    season = _invoice_season(after, first, recent, history)
-    if season is not None:
-        # the own season can explain a finding away, never strengthen it: one year of monthly
-        # returns is too noisy a reference for that
-        season = max(1.0, season) if spike else min(1.0, season)
-        expected_count, expected_amount = expected_count * season, expected_amount * season
-        ratio = seen_amount / expected_amount
-        if (spike and ratio < rule.spike_factor) or (not spike and ratio > rule.drop_ratio):
-            return _off(kind, after)  # its own season explains it
-        p = _poisson_tail(seen_count, expected_count, upper=spike)
-        if p > rule.max_probability:
-            return _off(kind, after)
-    revenue = after.monthly.revenue
-    sigma = max(cfg.confidence.sigma_floor, log_variability(revenue, len(revenue)) or cfg.confidence.sigma_floor)
-    z = math.log(max(ratio, 1e-6)) / sigma
-    if abs(z) < cfg.confidence.min_z:
-        return _off(kind, after)  # within what this enterprise's months do anyway
-    backed = confidence(
-        history_months(revenue, len(revenue)), z, season is not None, cfg.confidence.full_history_months,
-        cfg.confidence.full_z,
-    )  # fmt: skip
-    if backed < cfg.confidence.min_confidence:
-        return _off(kind, after)  # held: too little history to know the enterprise's seasons
-    name = _name(after)
-    zh_word, en_word = ("激增", "spike") if kind == "invoice_spike" else ("骤减", "drop")
-    n = len(recent)
-    return _finding(
-        kind, True, _usual(kind),
-        (f"开票{zh_word}：{name}", f"{name} 近 {n} 个工作日开票 {seen_count} 张、{seen_amount:,} 元，"
-                                   f"常态约 {expected_count:.1f} 张、{expected_amount:,.0f} 元（{ratio:.1f} 倍）。"),
-        (f"E-invoice {en_word}: {name}",
-         f"{name} issued {seen_count} invoices for {seen_amount:,} CNY over the last {n} working days; its usual rate "
-         f"gives {expected_count:.1f} invoices and {expected_amount:,.0f} CNY ({ratio:.1f}×, p = {p:.1e})."),
-        {"days": n, "invoices": seen_count, "amount": seen_amount, "expected_invoices": round(expected_count, 2),
-         "expected_amount": round(expected_amount), "ratio": round(ratio, 2), "p_value": float(f"{p:.2e}"),
-         "own_season_factor": None if season is None else round(season, 3), "confidence": backed},
-        decisive=("days", "invoices", "amount", "expected_invoices", "expected_amount", "ratio", "p_value"),
-    )  # fmt: skip
-
-
-def _invoice_season(after: EnterpriseState, first: int, recent: Sequence[int], history: Sequence[int]) -> float | None:
-    """Last year's VAT revenue of the recent days' months over that of the history days' months."""
-    m = after.monthly
-    if m.first is None:
-        return None
-
-    def months(positions: Sequence[int]) -> list[int]:
-        out = []
-        for i in positions:
-            day = date.fromordinal(first + i)
-            out.append(day.year * 12 + day.month - 1)
-        return out
-
-    now, before = months(recent), months(history)
-    found = seasonal_ratio(m.revenue, m.first, now, before)
-    if found is not None:
-        return found
-    # Less than a year behind the history days: last year's recent month against this
-    # year's history months (those filed), growth left out.
-    last_year = [m.revenue[p] for p in {mo - 12 - m.first for mo in now} if 0 <= p < len(m.revenue)]
-    this_year = [
-        v for mo in before if 0 <= (p := mo - m.first) < len(m.revenue) and (v := m.revenue[p]) is not None
-    ]
-    if not last_year or None in last_year or len(this_year) < len(before) / 2 or sum(this_year) <= 0:
-        return None
-    return (sum(v or 0 for v in last_year) / len(last_year)) / (sum(this_year) / len(this_year))
-
-
-def invoice_spike(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """Daily e-invoice amounts jumped far above the enterprise's usual level."""
-    return _invoice("invoice_spike", before, after, cfg)
-
-
-def invoice_drop(before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """Daily e-invoice amounts fell far below the enterprise's usual level."""
-    return _invoice("invoice_drop", before, after, cfg)
 
 
 RULES: tuple[Rule, ...] = (

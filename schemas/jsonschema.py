@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas.delivery import Notification, Silence, Subscription
+from schemas.delivery import Notification, Silence, Subscription, VerdictRecord
 from schemas.events import InvoiceSummary, RegistrationEvent, SocialSecurityFiling, TaxFiling
 from schemas.outputs import Alert, DeadLetter, ScoreUpdate
 
@@ -22,6 +22,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "notification": Notification,
     "subscription": Subscription,
     "silence": Silence,
+    "verdict": VerdictRecord,
 }
 
 
