@@ -62,7 +62,6 @@ __all__ = [
 #: is not free of selection either.
 GRID: Mapping[str, Sequence[Any]] = {
     "quantile": (0.98, 0.99, 0.995),
-    "refractory": (10, 20),
 }
 
 Scores = Mapping[str, npt.NDArray[np.float64]]

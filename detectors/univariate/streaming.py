@@ -16,12 +16,15 @@ Two evidence channels are computed for each value before it is learnt:
     ``novelty = (d - median) / (q - median)`` with ``q`` the ``quantile`` of that
     reference, a scale-free robust z. Catches shapes never seen inside the usual range (a
     flattened day, a doubled or missing peak, a burst of spikes). A novelty that does not
-    beat every novelty of the last ``peak_span`` rows is damped: a new shape is reported
+    beat every novelty of the last ``min_history`` rows is damped: a new shape is reported
     when it appears, not for as long as it lasts.
 
 The evidence is ``max(range, novelty_weight * novelty)``. When it reaches ``alert_level``
-the next ``refractory`` rows are damped (NAB rewards only the earliest detection in a
-window and charges every extra false positive). The published score is
+the next ``2 * window`` rows are damped (NAB rewards only the earliest detection in a
+window and charges every extra false positive). That span is not a free parameter: a
+value stays inside the embeddings for ``window`` rows, and each of those embeddings reaches
+the bank ``window`` rows later (the bank's gap), so for ``2 * window`` rows after an
+anomaly its own echoes can look novel; after that the bank holds them. The published score is
 ``evidence / (evidence + alert_level)``: monotone, in ``[0, 1)``, 0.5 at the alert level,
 without piles at exactly 1.0. :meth:`StreamingDetector.explain` returns every component.
 
@@ -131,15 +134,12 @@ class StreamingDetector(base.AnomalyDetector):
     quantile
         Upper quantile of that reference: novelty = ``(d - median) / (q - median)``.
     min_history
-        Distances needed in the reference before novelty is reported.
-    peak_span
-        A novelty must beat every novelty of this many previous rows to count in full.
+        Distances needed in the reference before novelty is reported; also the span a
+        novelty must beat (every novelty of this many previous rows) to count in full.
     novelty_weight
         Converts the novelty (robust z) into range-exceedance units.
     alert_level
-        Evidence at which a detection starts a refractory period (score 0.5).
-    refractory
-        Rows damped after a detection.
+        Evidence at which a detection damps the next ``2 * window`` rows (score 0.5).
     warm_up
         Rows scored 0.0 while the channels fill.
 
@@ -169,10 +169,8 @@ class StreamingDetector(base.AnomalyDetector):
         history: int = 1000,
         quantile: float = 0.99,
         min_history: int = 100,
-        peak_span: int = 100,
         novelty_weight: float = 4e-3,
         alert_level: float = 0.007,
-        refractory: int = 20,
         warm_up: int = 150,
     ) -> None:
         self.window = window
@@ -180,10 +178,8 @@ class StreamingDetector(base.AnomalyDetector):
         self.history = history
         self.quantile = quantile
         self.min_history = min_history
-        self.peak_span = peak_span
         self.novelty_weight = novelty_weight
         self.alert_level = alert_level
-        self.refractory = refractory
         self.warm_up = warm_up
         self._n = 0
         self._state: _State | None = None
@@ -264,7 +260,7 @@ class _State:
         self.recent: deque[float] = deque(maxlen=model.window)
         # The same last ``window`` values as an array (oldest first) for the embedding.
         self.tail = np.zeros(model.window)
-        # Monotone deque of (row, novelty): the maximum novelty of the last peak_span rows.
+        # Monotone deque of (row, novelty): the maximum novelty of the last min_history rows.
         self.peaks: deque[tuple[int, float]] = deque()
         self.quiet = 0
 
@@ -277,7 +273,7 @@ class _State:
         novelty = 0.0
         if distance is not None and n >= model.warm_up and len(self.distances) >= model.min_history:
             novelty = self.distances.excess(distance, model.quantile, _SPREAD_FLOOR * self.extremes.width)
-        beaten = next((s for row, s in self.peaks if row >= n - model.peak_span), -math.inf)
+        beaten = next((s for row, s in self.peaks if row >= n - model.min_history), -math.inf)
         out["distance"] = distance
         out["novelty"] = novelty
         out["novelty_peak"] = novelty if novelty > beaten else novelty * _DAMPING
@@ -299,12 +295,12 @@ class _State:
         while self.peaks and self.peaks[-1][1] <= novelty:
             self.peaks.pop()
         self.peaks.append((n, novelty))
-        while self.peaks and self.peaks[0][0] < n - model.peak_span:
+        while self.peaks and self.peaks[0][0] < n - model.min_history:
             self.peaks.popleft()
         if self.quiet > 0:
             self.quiet -= 1
         elif parts["evidence"] >= model.alert_level:
-            self.quiet = model.refractory
+            self.quiet = 2 * model.window
         self.extremes.update(value)
         self.recent.append(value)
         self.tail[:-1] = self.tail[1:]

@@ -91,11 +91,11 @@ def test_pickle_round_trip_continues_identically() -> None:
 
 def test_clone_is_fresh_with_same_params() -> None:
     values, _ = seasonal_stream(1500, seed=3)
-    model = StreamingDetector(window=6, refractory=10)
+    model = StreamingDetector(window=6, min_history=60)
     run(model, values)
     clone = model.clone()
     assert clone._get_params() == model._get_params()
-    assert run(clone, values) == run(StreamingDetector(window=6, refractory=10), values)
+    assert run(clone, values) == run(StreamingDetector(window=6, min_history=60), values)
 
 
 def test_memory_is_bounded() -> None:
