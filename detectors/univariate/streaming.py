@@ -11,10 +11,11 @@ Two evidence channels are computed for each value before it is learnt:
 ``novelty``
     :class:`~detectors.univariate.neighbours.NeighbourBank`: RMS distance from the window
     of the last ``window`` values to its nearest neighbour among the last ``bank_size``
-    past windows (the KNN-CAD idea). The distance is compared with the last ``history``
-    distances held in a :class:`~detectors.univariate.quantiles.SortedWindow`:
+    past windows (the KNN-CAD idea). The distance is compared with the distances of the
+    last ``bank_size`` rows, held in a :class:`~detectors.univariate.quantiles.SortedWindow`:
     ``novelty = (d - median) / (q - median)`` with ``q`` the ``quantile`` of that
-    reference, a scale-free robust z. Catches shapes never seen inside the usual range (a
+    reference, a scale-free robust z. The reference spans the stretch the bank remembers:
+    a distance is judged against the distances met over the same past it was searched in. Catches shapes never seen inside the usual range (a
     flattened day, a doubled or missing peak, a burst of spikes). A novelty that does not
     beat every novelty of the last ``min_history`` rows is damped: a new shape is reported
     when it appears, not for as long as it lasts.
@@ -120,17 +121,17 @@ class StreamingDetector(base.AnomalyDetector):
     """Univariate streaming anomaly detector (score in ``[0, 1)``, higher = more anomalous).
 
     ``x`` holds one numeric feature (its name does not matter; the single value is taken),
-    or none when the value is missing on that row (scored 0.0, not learnt). Score first, then learn. Memory is bounded: ``bank_size * window`` floats for
-    the neighbour bank and a few rings of at most ``history`` floats.
+    or none when the value is missing on that row (scored 0.0, not learnt). Score first,
+    then learn. Memory is bounded: ``bank_size * window`` floats for the neighbour bank and
+    a few rings of at most ``bank_size`` floats.
 
     Parameters
     ----------
     window
         Values per embedding for the nearest-neighbour channel.
     bank_size
-        Past embeddings searched.
-    history
-        Past neighbour distances forming the reference distribution of the novelty.
+        Past embeddings searched, and past neighbour distances forming the reference
+        distribution of the novelty.
     quantile
         Upper quantile of that reference: novelty = ``(d - median) / (q - median)``.
     min_history
@@ -166,8 +167,7 @@ class StreamingDetector(base.AnomalyDetector):
         self,
         window: int = 8,
         bank_size: int = 1500,
-        history: int = 1000,
-        quantile: float = 0.99,
+        quantile: float = 0.98,
         min_history: int = 100,
         novelty_weight: float = 4e-3,
         alert_level: float = 0.007,
@@ -175,7 +175,6 @@ class StreamingDetector(base.AnomalyDetector):
     ) -> None:
         self.window = window
         self.bank_size = bank_size
-        self.history = history
         self.quantile = quantile
         self.min_history = min_history
         self.novelty_weight = novelty_weight
@@ -189,7 +188,7 @@ class StreamingDetector(base.AnomalyDetector):
     @classmethod
     def _unit_test_params(cls) -> Any:
         yield {}
-        yield {"window": 4, "bank_size": 200, "history": 300, "min_history": 50, "warm_up": 50}
+        yield {"window": 4, "bank_size": 200, "min_history": 50, "warm_up": 50}
 
     def score_one(self, x: dict[base.typing.FeatureName, Any]) -> float:
         """Score of ``x`` against what has been learnt so far (nothing is stored).
@@ -256,7 +255,7 @@ class _State:
     def __init__(self, model: StreamingDetector) -> None:
         self.extremes = RangeExceedance()
         self.bank = NeighbourBank(model.window, model.bank_size, gap=model.window)
-        self.distances = SortedWindow(model.history)
+        self.distances = SortedWindow(model.bank_size)
         self.recent: deque[float] = deque(maxlen=model.window)
         # The same last ``window`` values as an array (oldest first) for the embedding.
         self.tail = np.zeros(model.window)

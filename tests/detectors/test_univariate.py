@@ -100,7 +100,7 @@ def test_clone_is_fresh_with_same_params() -> None:
 
 def test_memory_is_bounded() -> None:
     rng = random.Random(4)
-    model = StreamingDetector(bank_size=300, history=300)
+    model = StreamingDetector(bank_size=300)
     sizes = []
     for i in range(100_000):
         x = {"y": rng.gauss(0.0, 1.0) + (i % 50) / 10}
