@@ -272,7 +272,11 @@ class _State:
         novelty = 0.0
         if distance is not None and n >= model.warm_up and len(self.distances) >= model.min_history:
             novelty = self.distances.excess(distance, model.quantile, _SPREAD_FLOOR * self.extremes.width)
-        beaten = next((s for row, s in self.peaks if row >= n - model.min_history), -math.inf)
+        peaks, since = self.peaks, n - model.min_history
+        if peaks and peaks[0][0] >= since:  # the front is the maximum; usually still current
+            beaten = peaks[0][1]
+        else:
+            beaten = next((s for row, s in peaks if row >= since), -math.inf)
         out["distance"] = distance
         out["novelty"] = novelty
         out["novelty_peak"] = novelty if novelty > beaten else novelty * _DAMPING
@@ -302,10 +306,13 @@ class _State:
             self.quiet = 2 * model.window
         self.extremes.update(value)
         self.recent.append(value)
-        self.tail[:-1] = self.tail[1:]
-        self.tail[-1] = value
+        # A fresh array each row: the bank keeps what it is given.
+        tail = np.empty(model.window)
+        tail[:-1] = self.tail[1:]
+        tail[-1] = value
+        self.tail = tail
         if len(self.recent) == model.window:
-            self.bank.add(self.tail.copy())
+            self.bank.add(tail)
 
 
 def _single_value(x: dict[base.typing.FeatureName, Any]) -> float | None:
