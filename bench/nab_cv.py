@@ -55,14 +55,15 @@ __all__ = [
 ]
 
 #: The small grid searched in every fold: how much of the detector's own distance
-#: distribution counts as usual (the upper quantile that is the novelty's unit) and how
-#: long a detection silences the next ones. Nothing per series; the alert level is NAB's
-#: threshold in effect and is left to it. The grid was picked after single-parameter
-#: variants had been cross-validated (see the detector's docstring), so the figure it gives
-#: is not free of selection either.
+#: distribution counts as usual (the upper quantile that is the novelty's unit) and how far
+#: back the detector remembers (the embeddings searched, and the distances that form the
+#: novelty's reference). Nothing per series; the alert level is NAB's threshold in effect
+#: and is left to it. The grid was picked after single-parameter variants had been
+#: cross-validated (see the detector's docstring), so the figure it gives is not free of
+#: selection either.
 GRID: Mapping[str, Sequence[Any]] = {
     "quantile": (0.98, 0.99, 0.995),
-    "refractory": (10, 20),
+    "bank_size": (1000, 1500, 2000),
 }
 
 Scores = Mapping[str, npt.NDArray[np.float64]]

@@ -21,8 +21,7 @@ from detectors.univariate import StreamingDetector
 from schemas.alert_catalogue import CATALOGUE, AlertType
 
 DETECTOR_PARAMS: dict[str, Any] = {
-    "window": 7, "bank_size": 120, "history": 120, "min_history": 30,
-    "peak_span": 30, "refractory": 14, "warm_up": 60,
+    "window": 7, "bank_size": 120, "quantile": 0.99, "min_history": 30, "warm_up": 60,
 }  # fmt: skip
 
 

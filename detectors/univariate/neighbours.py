@@ -60,9 +60,10 @@ class NeighbourBank:
         """Euclidean distance (per dimension, RMS) from ``vector`` to its nearest neighbour."""
         if self._filled == 0 or self._origin is None:
             return 0.0
-        # |b - v|^2 = |b|^2 - 2 b.v + |v|^2: one matrix-vector product instead of a difference.
+        # |b - v|^2 = |b|^2 - 2 b.v + |v|^2: one matrix-vector product instead of a difference
+        # (the factor 2 goes on the query, exactly, rather than on every product).
         query = vector - self._origin
-        squared = self._norms[: self._filled] - 2.0 * (self._bank[: self._filled] @ query)
+        squared = self._norms[: self._filled] - self._bank[: self._filled] @ (2.0 * query)
         best = max(float(squared.min()) + float(query @ query), 0.0)
         return (best / self.dim) ** 0.5
 

@@ -91,16 +91,16 @@ def test_pickle_round_trip_continues_identically() -> None:
 
 def test_clone_is_fresh_with_same_params() -> None:
     values, _ = seasonal_stream(1500, seed=3)
-    model = StreamingDetector(window=6, refractory=10)
+    model = StreamingDetector(window=6, min_history=60)
     run(model, values)
     clone = model.clone()
     assert clone._get_params() == model._get_params()
-    assert run(clone, values) == run(StreamingDetector(window=6, refractory=10), values)
+    assert run(clone, values) == run(StreamingDetector(window=6, min_history=60), values)
 
 
 def test_memory_is_bounded() -> None:
     rng = random.Random(4)
-    model = StreamingDetector(bank_size=300, history=300)
+    model = StreamingDetector(bank_size=300)
     sizes = []
     for i in range(100_000):
         x = {"y": rng.gauss(0.0, 1.0) + (i % 50) / 10}
