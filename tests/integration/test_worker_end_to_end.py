@@ -74,13 +74,18 @@ def test_events_flow_to_clickhouse_alerts_and_dead_letters(worker: WorkerProcess
     assert moved == [[make_uscc(2)], [make_uscc(5)]]
     kinds = dict(map(tuple, worker.query("SELECT kind, count() FROM events FINAL GROUP BY kind")))  # type: ignore[arg-type]
     assert kinds == {"registration": 14, "tax": 12 * 5, "social_security": 12 * 3}
-    alert_rows = worker.query("SELECT uscc, alert_type, state FROM alerts FINAL ORDER BY uscc")
-    assert alert_rows == [[make_uscc(2), "relocation", "firing"], [make_uscc(5), "relocation", "firing"]]
+    alert_rows = worker.query("SELECT uscc, alert_type, state FROM alerts FINAL ORDER BY uscc, alert_type")
+    assert alert_rows == [[make_uscc(u), kind, "firing"] for u in (2, 5) for kind in ("relocation", "situation")]
 
-    alerts = [orjson.loads(m.value()) for m in read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.alerts, expect=2)]
+    messages = read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.alerts, expect=4)
+    everything = [orjson.loads(m.value()) for m in messages]
+    alerts = [a for a in everything if a["alert_type"] == "relocation"]
     assert sorted(a["uscc"] for a in alerts) == [make_uscc(2), make_uscc(5)]
     assert all(a["state"] == "firing" and a["evidence"]["status"] == "moved_out" for a in alerts)
-    assert all(a["explanation_zh"] and a["explanation_en"] and a["event_ids"] for a in alerts)
+    assert all(a["explanation_zh"] and a["explanation_en"] and a["event_ids"] for a in everything)
+    situations = [a for a in everything if a["alert_type"] == "situation"]  # one per enterprise, made of it
+    assert sorted((a["uscc"], a["evidence"]["diagnosis"]) for a in situations) == [
+        (make_uscc(2), "relocation"), (make_uscc(5), "relocation")]
 
     letters = read_topic(settings.kafka.bootstrap_servers, settings.kafka.topics.deadletter, expect=len(bad))
     decoded = [orjson.loads(m.value()) for m in letters]
