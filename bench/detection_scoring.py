@@ -227,17 +227,20 @@ def situation_figures(alerts: list[FiredAlert], truth: list[Truth]) -> dict[str,
         covered.update((t.uscc, t.anomaly_type, t.onset) for t in hits)
         found = situation(a.alert_type for a in group)
         named += bool(hits) and found is not None and found.diagnosis in DIAGNOSES.get(hits[0].anomaly_type, set())
-    precision = true / len(groups) if groups else 0.0
-    recall = len(covered) / len(truth) if truth else 0.0
     return {
         "situations": len(groups),
         "true_situations": true,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": _f1(precision, recall),
+        **_scored(true, len(groups), len(covered), len(truth), named),
         "alerts_per_situation": round(sum(len(g) for g in groups) / len(groups), 2) if groups else 0.0,
-        "diagnosis_accuracy": round(named / true, 4) if true else 0.0,
     }
+
+
+def _scored(true: int, found: int, covered: int, anomalies: int, named: int) -> dict[str, float]:
+    """Precision, recall, F1 and the share of true ones whose diagnosis names the anomaly."""
+    precision = true / found if found else 0.0
+    recall = covered / anomalies if anomalies else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": _f1(precision, recall),
+            "diagnosis_accuracy": round(named / true, 4) if true else 0.0}  # fmt: skip
 
 
 def episode_figures(episodes: list[SituationEpisode], truth: list[Truth]) -> dict[str, Any]:
@@ -260,16 +263,8 @@ def episode_figures(episodes: list[SituationEpisode], truth: list[Truth]) -> dic
         true += bool(hits)
         covered.update((t.uscc, t.anomaly_type, t.onset) for t in hits)
         named += bool(hits) and episode.diagnosis in DIAGNOSES.get(hits[0].anomaly_type, set())
-    precision = true / len(episodes) if episodes else 0.0
-    recall = len(covered) / len(truth) if truth else 0.0
-    return {
-        "episodes": len(episodes),
-        "true_episodes": true,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": _f1(precision, recall),
-        "diagnosis_accuracy": round(named / true, 4) if true else 0.0,
-    }
+    return {"episodes": len(episodes), "true_episodes": true,
+            **_scored(true, len(episodes), len(covered), len(truth), named)}  # fmt: skip
 
 
 def false_alerts_by_situation(
