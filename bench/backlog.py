@@ -155,7 +155,7 @@ def compare(
 ) -> BacklogComparison:  # fmt: skip
     """Run the park live and as a backlog on two fresh stacks; return both alert sets."""
     base = Settings()
-    broker.ensure_started(base)
+    broker.started_for_process(base)
     messages = park_messages(enterprises, months, seed)
     result = BacklogComparison(enterprises, months, seed, partitions, rate, len(messages))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -61,7 +61,7 @@ def is_ready(worker: WorkerProcess) -> bool:
 
 def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict[str, Any]:
     base = Settings()
-    broker.ensure_started(base)
+    broker.started_for_process(base)
     env = isolated_env(tmp, base.kafka.bootstrap_servers, partitions=4)
     for name in _NOT_DEFAULTS:
         env.pop(name)

@@ -46,7 +46,7 @@ def _run(env: dict[str, str], log: Path, total: int, label: str, progress: Progr
 
 def measure(workdir: Path, enterprises: int, months: int, seed: int, partitions: int, console: Console) -> dict[str, Any]:
     base = Settings()
-    broker.ensure_started(base)
+    broker.started_for_process(base)
     messages = park_messages(enterprises, months, seed)
     env = isolated_env(workdir, base.kafka.bootstrap_servers, partitions=partitions)
     worker_settings = WorkerProcess(env, workdir / "unused.log").settings

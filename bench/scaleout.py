@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     base = Settings()
-    broker.ensure_started(base)
+    broker.started_for_process(base)
     tmp = (args.workdir / time.strftime("%Y%m%d-%H%M%S")).resolve()
     tmp.mkdir(parents=True)
     env = _environment(tmp, base.kafka.bootstrap_servers, partitions=4)

@@ -8,6 +8,7 @@ Starting a running broker is a no-op. The data directory survives restarts.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -208,6 +209,15 @@ def ensure_started(settings: Settings) -> bool:
         return False
     start(settings)
     return True
+
+
+def started_for_process(settings: Settings) -> bool:
+    """:func:`ensure_started`, and a broker this call started is stopped when the process exits
+    (a benchmark leaves the machine as it found it)."""
+    started = ensure_started(settings)
+    if started:
+        atexit.register(stop, settings)
+    return started
 
 
 def stop(settings: Settings, grace_seconds: float = 30.0) -> bool:
