@@ -1,7 +1,8 @@
 """Alert delivery under a steady load: a simulated park through the real worker to webhooks.
 
 The park is produced at a steady rate (2,000 events/s by default) while the worker runs;
-``--subscribers`` webhook subscriptions (every finding and situation, no grouping window) each have a local
+``--subscribers`` webhook subscriptions (every version on the alerts topic: findings, situations and
+list changes; no grouping window) each have a local
 aiohttp receiver, and one of them answers every other request with HTTP 500. Reported:
 
 * latency — from the moment the input record that raised the alert was handed to the
@@ -126,7 +127,7 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
     kafka = worker.settings.kafka
     ensure_topics(kafka)
     subs = [Subscription.model_validate({"id": f"bench{i}", "name": f"bench {i}", "owner": "bench", "channel": "webhook",
-                                         "filters": {"findings": True},
+                                         "filters": {"findings": True, "list_changes": True},
                                          "settings": {"url": receivers.url(i), "secret": "bench"}})
             for i in range(subscribers)]  # fmt: skip
     for sub in subs:
