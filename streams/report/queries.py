@@ -13,7 +13,7 @@ Where a figure sits in time:
   tiers, dimensions and the industry gradient are each enterprise's latest score at the
   end of the month;
 * ``--district`` keeps the enterprises registered in that district (alerts: the district
-  the alert names); data freshness is per source and ignores it.
+  its first version names); data freshness is per source and ignores it.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ SELECT of_type AS alert_type, of_district AS district_code,
        countIf(was_fired AND fired_at < p_end AND NOT (was_resolved AND resolved_at < p_end)) AS open_at_end,
        countIf(was_fired AND fired_at < p_start AND NOT (was_resolved AND resolved_at < p_start)) AS open_at_previous_end
 FROM (
-    SELECT alert_id, any(alert_type) AS of_type, any(district_code) AS of_district,
+    SELECT alert_id, any(alert_type) AS of_type, argMin(district_code, version) AS of_district,
            countIf(state = 'firing') > 0 AS was_fired, minIf(occurred_at, state = 'firing') AS fired_at,
            countIf(state = 'resolved') > 0 AS was_resolved, minIf(occurred_at, state = 'resolved') AS resolved_at
     FROM alert_events FINAL

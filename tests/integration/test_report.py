@@ -106,18 +106,19 @@ def expected_filings(worker: WorkerProcess, district: str) -> dict[str, dict[str
 def expected_alerts(worker: WorkerProcess, district: str) -> dict[tuple[str, str], list[int]]:
     period = parse_period(PERIOD)
     first: dict[str, dict[str, str]] = defaultdict(dict)
-    meta: dict[str, tuple[str, str]] = {}
-    for alert_id, alert_type, district_code, state, occurred in worker.query(
-        "SELECT alert_id, alert_type, district_code, state, toString(occurred_at) FROM alert_events FINAL"
+    meta: dict[str, tuple[int, str, str]] = {}  # an alert counts in the district of its first version
+    for alert_id, alert_type, district_code, state, occurred, version in worker.query(
+        "SELECT alert_id, alert_type, district_code, state, toString(occurred_at), version FROM alert_events FINAL"
     ):
         if district and district_code != district:
             continue
-        meta[alert_id] = (alert_type, district_code)
+        if alert_id not in meta or version < meta[alert_id][0]:
+            meta[alert_id] = (version, alert_type, district_code)
         if state in ("firing", "resolved") and (state not in first[alert_id] or occurred < first[alert_id][state]):
             first[alert_id][state] = occurred
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     for alert_id, times in first.items():
-        c = counts[meta[alert_id]]
+        c = counts[meta[alert_id][1:]]
         fired, resolved = times.get("firing"), times.get("resolved")
         for i, stamp in ((0, fired), (2, resolved)):
             if stamp is not None and period.start <= stamp < period.end:
