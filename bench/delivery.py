@@ -8,6 +8,9 @@ aiohttp receiver, and one of them answers every other request with HTTP 500. Rep
 * latency — from the moment the input record that raised the alert was handed to the
   producer (an alert's ``emitted_at`` is that record's timestamp, unique by ``SendClock``) to
   the moment a receiver first accepted its notification (p50 / p99 / max);
+* the two stages of that latency — the raising record produced → the alert on
+  ``enterprise.alerts`` (the worker), and that → the receiver (the notifier; p99 also
+  without the failing receiver);
 * deliveries per second — accepted notifications over the span they arrived in;
 * duplicates — idempotency keys accepted more than once;
 * missing — (subscription, alert version) of the alerts topic never accepted.
@@ -108,6 +111,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds: float) -> dict[str, Any]:
+    from bench.throughput import AlertWatch
     from config import Settings
     from schemas.delivery import Subscription
     from streams import broker
@@ -141,6 +145,7 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
             produced_at[stamp] = time.time()
             yield m.kind, m.key, m.value, stamp
 
+    watch = AlertWatch(kafka.bootstrap_servers, kafka.topics.alerts).start()
     try:
         worker.start()
         started = time.time()
@@ -169,6 +174,7 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
             time.sleep(0.5)
     finally:
         worker.stop()
+        watch.stop()
         if started_broker:
             broker.stop(settings)
     receipts = [r for r in list(receivers.receipts) if r.status == 200]
@@ -176,11 +182,21 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
     first: dict[str, Receipt] = {}
     for r in receipts:
         first.setdefault(r.key, r)
-    latencies = []
+    on_topic: dict[tuple[str, int], float] = {}  # (alert_id, version) → first arrival on the alerts topic
+    for arrived, value in watch.arrivals:
+        alert = orjson.loads(value)
+        on_topic.setdefault((alert["alert_id"], alert["version"]), arrived)
+    latencies, to_topic, to_receiver, healthy = [], [], [], []
     for r in first.values():
-        stamp = versions.get((str(r.alert.get("alert_id")), int(r.alert.get("version", 0))))
+        version = (str(r.alert.get("alert_id")), int(r.alert.get("version", 0)))
+        stamp = versions.get(version)
         if stamp in produced_at:
             latencies.append(r.at - produced_at[stamp])
+            if version in on_topic:
+                to_topic.append(on_topic[version] - produced_at[stamp])
+                to_receiver.append(r.at - on_topic[version])
+                if not r.key.startswith(f"{subs[receivers.failing].id}:"):
+                    healthy.append(r.at - on_topic[version])
     span = (max(r.at for r in receipts) - min(r.at for r in receipts)) if len(receipts) > 1 else 0.0
     return {
         "events_produced": report.produced,
@@ -197,6 +213,12 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
         "latency_max_s": round(max(latencies), 3) if latencies else None,
         "latency_mean_s": round(statistics.fmean(latencies), 3) if latencies else None,
         "latency_samples": len(latencies),
+        # the two stages: raising record produced → alert on the alerts topic (the worker), then → receiver
+        "to_alerts_topic_p50_s": round(percentile(to_topic, 0.50), 3),
+        "to_alerts_topic_p99_s": round(percentile(to_topic, 0.99), 3),
+        "topic_to_receiver_p50_s": round(percentile(to_receiver, 0.50), 3),
+        "topic_to_receiver_p99_s": round(percentile(to_receiver, 0.99), 3),
+        "topic_to_healthy_receiver_p99_s": round(percentile(healthy, 0.99), 3),  # without the failing one
         "deliveries_per_s": round(len(receipts) / span, 1) if span else None,
         "duplicates": sum(1 for n in accepted_count.values() if n > 1),
         "missing": len(expected - set(accepted_count)),

@@ -16,6 +16,13 @@ read to its end before any alert. So a restarted notifier skips what the ledger 
 what it lacks; the one window — delivered, killed before the ledger write — sends the same
 ``Idempotency-Key`` again, which receivers drop.
 
+The notifier runs on a thread of its own, with its own event loop (:meth:`Notifier.start_thread`):
+a batch the worker is computing holds the worker's loop for a few hundred milliseconds, and
+every step of a notification (the request, the ledger's acknowledgement) would otherwise
+wait for it. The web views call :meth:`Notifier.write` from the worker's loop; the
+subscriptions and silences they change are replaced, never mutated, so the notifier's thread
+always reads a whole set.
+
 Each subscription has its own queue and task: one slow receiver delays only itself. With a
 ``group_window_seconds`` the task gathers what arrives within the window after the first
 alert version and sends one notification per enterprise (or district: ``group_by``) listing
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -128,6 +136,7 @@ class Notifier:
         self.delivered = 0
         self._queues: dict[str, asyncio.Queue[tuple[int, int, Alert, EnterpriseProfile]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._settling: set[asyncio.Future[None]] = set()  # ledger acknowledgements awaited
         self._rows: list[tuple[Any, ...]] = []
         self._mirror: list[tuple[str, tuple[Any, ...]]] = []
         self._kafka_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notifier-kafka")
@@ -142,18 +151,19 @@ class Notifier:
         """A subscription, silence or ledger record (from the topic, or just written)."""
         if topic == self.topics.notifications_ledger:
             self.ledger.apply(key, value)
-        elif topic == self.topics.subscriptions:
-            if value is None:
-                self.subscriptions.pop(key, None)
-            else:
-                self.subscriptions[key] = Subscription.model_validate_json(value)
+        elif topic == self.topics.subscriptions:  # replaced, not mutated: two threads read it
+            subscriptions = {k: v for k, v in self.subscriptions.items() if k != key}
+            if value is not None:
+                subscriptions[key] = Subscription.model_validate_json(value)
+            self.subscriptions = subscriptions
             self._mirror_subscription(key, self.subscriptions.get(key))
         elif topic == self.topics.silences:
-            if value is None:
-                self.silences.pop(key, None)
-            else:
+            silences = {k: v for k, v in self.silences.items() if k != key}
+            if value is not None:
                 silence = Silence.model_validate_json(value)
-                self.silences[key] = silence
+                silences[key] = silence
+            self.silences = silences
+            if value is not None:
                 self._mirror.append(("silences", (silence.id, silence.model_dump_json(), silence.author,
                                                   silence.reason, silence.starts_at, silence.ends_at, _now())))  # fmt: skip
 
@@ -166,6 +176,19 @@ class Notifier:
         self._mirror.append(("subscriptions", row))
 
     # -- running --------------------------------------------------------------------------
+    def start_thread(self) -> threading.Thread:
+        """Run the notifier on a thread with its own event loop; :meth:`stop` ends it."""
+
+        def main() -> None:
+            try:
+                asyncio.run(self.run())
+            except Exception:
+                log.exception("the notifier stopped")
+
+        thread = threading.Thread(target=main, name="notifier", daemon=True)
+        thread.start()
+        return thread
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         kafka = self.settings.kafka
@@ -201,7 +224,7 @@ class Notifier:
                             self._dispatch(message, alert, profiles[alert.uscc])
                 await self._commit(consumer)
         finally:
-            for task in [*background, *self._workers.values()]:
+            for task in [*background, *self._workers.values(), *self._settling]:
                 task.cancel()
             await loop.run_in_executor(self._kafka_thread, consumer.close)
             await loop.run_in_executor(self._kafka_thread, control.close)
@@ -285,26 +308,43 @@ class Notifier:
                     batch.append(await asyncio.wait_for(queue.get(), left))
                 except TimeoutError:
                     break
+            durable: list[asyncio.Task[None]] = []
             while True:  # a failure to record is retried: settling without the ledger would skip
                 try:
                     if window > 0:
-                        await self.handle_window(subscription_id, [(alert, profile) for _, _, alert, profile in batch])
+                        await self.handle_window(subscription_id, [(alert, profile) for _, _, alert, profile in batch],
+                                                 durable)  # fmt: skip
                     else:
-                        await self.handle(subscription_id, batch[0][2], batch[0][3])
+                        await self.handle(subscription_id, batch[0][2], batch[0][3], durable)
                     break
                 except Exception:
                     log.exception("notifications of %s failed to settle; retrying", subscription_id)
                     await asyncio.sleep(1.0)
-            for partition, offset, _, _ in batch:
-                progress = self.progress.get(partition)
-                if progress is not None and offset in progress.waiting:
-                    progress.waiting[offset] -= 1
-                    if progress.waiting[offset] <= 0:
-                        del progress.waiting[offset]
+            # The next notification goes out while the ledger's acknowledgements come back.
+            self._settling.add(asyncio.ensure_future(self._settle([(p, o) for p, o, _, _ in batch], durable)))
+
+    async def _settle(self, offsets: list[tuple[int, int]], durable: list[asyncio.Task[None]]) -> None:
+        """Once its ledger records are acknowledged, each alert message counts one subscriber fewer."""
+        try:
+            await asyncio.gather(*durable)
+        finally:
+            self._settling.discard(asyncio.current_task())  # type: ignore[arg-type]
+        for partition, offset in offsets:
+            progress = self.progress.get(partition)
+            if progress is not None and offset in progress.waiting:
+                progress.waiting[offset] -= 1
+                if progress.waiting[offset] <= 0:
+                    del progress.waiting[offset]
 
     # -- one notification -----------------------------------------------------------------
-    async def handle(self, subscription_id: str, alert: Alert, profile: EnterpriseProfile) -> Decision:
-        """Decide, deliver and record one (subscription, alert version)."""
+    async def handle(
+        self, subscription_id: str, alert: Alert, profile: EnterpriseProfile, durable: list[asyncio.Task[None]] | None = None
+    ) -> Decision:
+        """Decide, deliver and record one (subscription, alert version).
+
+        With ``durable`` the ledger's writes go on in the background (their tasks are added to
+        it); without, they are awaited here.
+        """
         sub = self.subscriptions.get(subscription_id)
         key = idempotency_key(subscription_id, alert.alert_id, alert.version)
         if sub is None or key in self.ledger.settled:
@@ -321,10 +361,13 @@ class Notifier:
         else:
             notification = notification_of(sub, alert, profile, self.settings.web.public_url)
             outcome = await self._deliver(sub, notification, [alert])
-        await self._record(sub, [alert], outcome)
+        await self._record(sub, [alert], outcome, durable)
         return decision
 
-    async def handle_window(self, subscription_id: str, items: list[tuple[Alert, EnterpriseProfile]]) -> None:
+    async def handle_window(
+        self, subscription_id: str, items: list[tuple[Alert, EnterpriseProfile]],
+        durable: list[asyncio.Task[None]] | None = None,
+    ) -> None:
         """Decide each alert version of one grouping window; deliver one notification per group.
 
         The ledger still gets every (subscription, alert_id, version). Inside the window a
@@ -344,7 +387,7 @@ class Notifier:
             if decision is Decision.SILENCED:
                 episodes.setdefault(episode, False)
                 self._log(sub, alert, Attempt(0, "silenced", 0, 0.0, ""))
-                await self._record(sub, [alert], {"status": "silenced"})
+                await self._record(sub, [alert], {"status": "silenced"}, durable)
             elif decision is Decision.DELIVER:
                 episodes.setdefault(episode, True)
                 group = alert.uscc if sub.group_by is GroupBy.ENTERPRISE else (profile.district_code or "unknown")
@@ -353,19 +396,45 @@ class Notifier:
             notifications = [notification_of(sub, a, p, self.settings.web.public_url) for a, p in members]
             alerts = [a for a, _ in members]
             outcome = await self._deliver(sub, grouped_notification_of(sub, notifications, group), alerts)
-            await self._record(sub, alerts, outcome)
+            await self._record(sub, alerts, outcome, durable)
 
-    async def _record(self, sub: Subscription, alerts: list[Alert], outcome: dict[str, Any]) -> None:
-        """The ledger records of settled alert versions: the episode's first, then each version."""
+    async def _record(
+        self, sub: Subscription, alerts: list[Alert], outcome: dict[str, Any], durable: list[asyncio.Task[None]] | None
+    ) -> None:
+        """The ledger records of settled alert versions: the episode's first, then each version.
+
+        They count at once for what this notifier decides next (the next version of an episode
+        must know whether its first was notified); the writes are acknowledged in the
+        background when ``durable`` collects them, and a version settles only after that.
+        """
         notified = outcome["status"] == "delivered"
-        for alert in alerts:
-            episode = f"{sub.id}:{alert.alert_id}"
-            if episode not in self.ledger.episodes:
-                await self.write(self.topics.notifications_ledger, episode, orjson.dumps({"notified": notified}))
-            key = idempotency_key(sub.id, alert.alert_id, alert.version)
-            await self.write(self.topics.notifications_ledger, key, orjson.dumps({**outcome, "at": _now().isoformat()}))
-            if notified:
-                self.delivered += 1
+        episodes = [(e, orjson.dumps({"notified": notified}))
+                    for e in sorted({f"{sub.id}:{a.alert_id}" for a in alerts} - set(self.ledger.episodes))]  # fmt: skip
+        settled = orjson.dumps({**outcome, "at": _now().isoformat()})
+        versions = [(idempotency_key(sub.id, a.alert_id, a.version), settled) for a in alerts]
+        for key, value in episodes + versions:
+            self.ledger.apply(key, value)
+        if notified:
+            self.delivered += len(alerts)
+        writing = asyncio.ensure_future(self._write_ledger(episodes, versions))
+        if durable is None:
+            await writing
+        else:
+            durable.append(writing)
+
+    async def _write_ledger(self, episodes: list[tuple[str, bytes]], versions: list[tuple[str, bytes]]) -> None:
+        """Until the broker has them: the episodes' records before any version's (the ledger has
+        several partitions, and a version settled without its episode would leave its
+        resolution undecided after a restart)."""
+        ledger = self.topics.notifications_ledger
+        for records in (episodes, versions):
+            while True:
+                try:
+                    await asyncio.gather(*(self.write(ledger, key, value) for key, value in records))
+                    break
+                except Exception as exc:  # noqa: BLE001 - a full queue or the broker away: the same records again
+                    log.warning("ledger records not written (%s); trying again", exc)
+                    await asyncio.sleep(1.0)
 
     async def _deliver(
         self, sub: Subscription, notification: Notification | GroupedNotification, alerts: list[Alert]
