@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -59,17 +58,18 @@ def register_delivery(app: faust.App, runtime: Runtime) -> Notifier:
 
     if settings.notifier.enabled:
 
-        threads: list[threading.Thread] = []
-
         @app.task
         async def _notify() -> None:
-            threads.append(notifier.start_thread())
+            try:
+                await notifier.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the notifier stopped")
 
         @app.on_before_shutdown.connect  # type: ignore[arg-type]
         async def _stop_notifier(app: faust.App, **kwargs: Any) -> None:
             notifier.stop()
-            for thread in threads:
-                await asyncio.get_running_loop().run_in_executor(None, thread.join, 10.0)
 
     async def ready() -> None:
         if not notifier.ready.is_set():

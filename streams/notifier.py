@@ -16,13 +16,6 @@ read to its end before any alert. So a restarted notifier skips what the ledger 
 what it lacks; the one window — delivered, killed before the ledger write — sends the same
 ``Idempotency-Key`` again, which receivers drop.
 
-The notifier runs on a thread of its own, with its own event loop (:meth:`Notifier.start_thread`):
-a batch the worker is computing holds the worker's loop for a few hundred milliseconds, and
-every step of a notification (the request, the ledger's acknowledgement) would otherwise
-wait for it. The web views call :meth:`Notifier.write` from the worker's loop; the
-subscriptions and silences they change are replaced, never mutated, so the notifier's thread
-always reads a whole set.
-
 Each subscription has its own queue and task: one slow receiver delays only itself. With a
 ``group_window_seconds`` the task gathers what arrives within the window after the first
 alert version and sends one notification per enterprise (or district: ``group_by``) listing
@@ -33,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -151,19 +143,18 @@ class Notifier:
         """A subscription, silence or ledger record (from the topic, or just written)."""
         if topic == self.topics.notifications_ledger:
             self.ledger.apply(key, value)
-        elif topic == self.topics.subscriptions:  # replaced, not mutated: two threads read it
-            subscriptions = {k: v for k, v in self.subscriptions.items() if k != key}
-            if value is not None:
-                subscriptions[key] = Subscription.model_validate_json(value)
-            self.subscriptions = subscriptions
+        elif topic == self.topics.subscriptions:
+            if value is None:
+                self.subscriptions.pop(key, None)
+            else:
+                self.subscriptions[key] = Subscription.model_validate_json(value)
             self._mirror_subscription(key, self.subscriptions.get(key))
         elif topic == self.topics.silences:
-            silences = {k: v for k, v in self.silences.items() if k != key}
-            if value is not None:
+            if value is None:
+                self.silences.pop(key, None)
+            else:
                 silence = Silence.model_validate_json(value)
-                silences[key] = silence
-            self.silences = silences
-            if value is not None:
+                self.silences[key] = silence
                 self._mirror.append(("silences", (silence.id, silence.model_dump_json(), silence.author,
                                                   silence.reason, silence.starts_at, silence.ends_at, _now())))  # fmt: skip
 
@@ -176,19 +167,6 @@ class Notifier:
         self._mirror.append(("subscriptions", row))
 
     # -- running --------------------------------------------------------------------------
-    def start_thread(self) -> threading.Thread:
-        """Run the notifier on a thread with its own event loop; :meth:`stop` ends it."""
-
-        def main() -> None:
-            try:
-                asyncio.run(self.run())
-            except Exception:
-                log.exception("the notifier stopped")
-
-        thread = threading.Thread(target=main, name="notifier", daemon=True)
-        thread.start()
-        return thread
-
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         kafka = self.settings.kafka
