@@ -38,6 +38,7 @@ import aiohttp
 import orjson
 import yaml
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from tenacity import AsyncRetrying, RetryCallState, wait_random_exponential
 
 from config import Settings
 from schemas import Alert
@@ -299,14 +300,13 @@ class Notifier:
                     log.exception("notifications of %s failed to settle; retrying", subscription_id)
                     await asyncio.sleep(1.0)
             # The next notification goes out while the ledger's acknowledgements come back.
-            self._settling.add(asyncio.ensure_future(self._settle([(p, o) for p, o, _, _ in batch], durable)))
+            settling = asyncio.ensure_future(self._settle([(p, o) for p, o, _, _ in batch], durable))
+            self._settling.add(settling)
+            settling.add_done_callback(self._settling.discard)
 
     async def _settle(self, offsets: list[tuple[int, int]], durable: list[asyncio.Task[None]]) -> None:
         """Once its ledger records are acknowledged, each alert message counts one subscriber fewer."""
-        try:
-            await asyncio.gather(*durable)
-        finally:
-            self._settling.discard(asyncio.current_task())  # type: ignore[arg-type]
+        await asyncio.gather(*durable)
         for partition, offset in offsets:
             progress = self.progress.get(partition)
             if progress is not None and offset in progress.waiting:
@@ -316,13 +316,10 @@ class Notifier:
 
     # -- one notification -----------------------------------------------------------------
     async def handle(
-        self, subscription_id: str, alert: Alert, profile: EnterpriseProfile, durable: list[asyncio.Task[None]] | None = None
+        self, subscription_id: str, alert: Alert, profile: EnterpriseProfile, durable: list[asyncio.Task[None]]
     ) -> Decision:
-        """Decide, deliver and record one (subscription, alert version).
-
-        With ``durable`` the ledger's writes go on in the background (their tasks are added to
-        it); without, they are awaited here.
-        """
+        """Decide, deliver and record one (subscription, alert version); the ledger's writes
+        go on in the background, their tasks added to ``durable``."""
         sub = self.subscriptions.get(subscription_id)
         key = idempotency_key(subscription_id, alert.alert_id, alert.version)
         if sub is None or key in self.ledger.settled:
@@ -344,7 +341,7 @@ class Notifier:
 
     async def handle_window(
         self, subscription_id: str, items: list[tuple[Alert, EnterpriseProfile]],
-        durable: list[asyncio.Task[None]] | None = None,
+        durable: list[asyncio.Task[None]],
     ) -> None:
         """Decide each alert version of one grouping window; deliver one notification per group.
 
@@ -377,13 +374,13 @@ class Notifier:
             await self._record(sub, alerts, outcome, durable)
 
     async def _record(
-        self, sub: Subscription, alerts: list[Alert], outcome: dict[str, Any], durable: list[asyncio.Task[None]] | None
+        self, sub: Subscription, alerts: list[Alert], outcome: dict[str, Any], durable: list[asyncio.Task[None]]
     ) -> None:
         """The ledger records of settled alert versions: the episode's first, then each version.
 
         They count at once for what this notifier decides next (the next version of an episode
         must know whether its first was notified); the writes are acknowledged in the
-        background when ``durable`` collects them, and a version settles only after that.
+        background (their task is added to ``durable``), and a version settles only after that.
         """
         notified = outcome["status"] == "delivered"
         episodes = [(e, orjson.dumps({"notified": notified}))
@@ -394,11 +391,7 @@ class Notifier:
             self.ledger.apply(key, value)
         if notified:
             self.delivered += len(alerts)
-        writing = asyncio.ensure_future(self._write_ledger(episodes, versions))
-        if durable is None:
-            await writing
-        else:
-            durable.append(writing)
+        durable.append(asyncio.ensure_future(self._write_ledger(episodes, versions)))
 
     async def _write_ledger(self, episodes: list[tuple[str, bytes]], versions: list[tuple[str, bytes]]) -> None:
         """Until the broker has them: the episodes' records before any version's (the ledger has
@@ -406,13 +399,11 @@ class Notifier:
         resolution undecided after a restart)."""
         ledger = self.topics.notifications_ledger
         for records in (episodes, versions):
-            while True:
-                try:
+            # A full queue or the broker away: the same records again, until it has them.
+            async for attempt in AsyncRetrying(wait=wait_random_exponential(multiplier=0.5, max=30.0),
+                                               before_sleep=_ledger_retry_logged):  # fmt: skip
+                with attempt:
                     await asyncio.gather(*(self.write(ledger, key, value) for key, value in records))
-                    break
-                except Exception as exc:  # noqa: BLE001 - a full queue or the broker away: the same records again
-                    log.warning("ledger records not written (%s); trying again", exc)
-                    await asyncio.sleep(1.0)
 
     async def _deliver(
         self, sub: Subscription, notification: Notification | GroupedNotification, alerts: list[Alert]
@@ -541,6 +532,10 @@ MIRROR_COLUMNS: dict[str, tuple[str, ...]] = {
     "notification_dead_letters": ("idempotency_key", "subscription_id", "alert_id", "version", "channel", "attempts",
                                   "last_error", "notification", "dead_lettered_at"),
 }  # fmt: skip
+
+
+def _ledger_retry_logged(state: RetryCallState) -> None:
+    log.warning("ledger records not written (%s); trying again", state.outcome.exception() if state.outcome else "?")
 
 
 def _now() -> datetime:
