@@ -72,16 +72,22 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict
     worker = WorkerProcess(env, tmp / "worker.log").start(timeout=300)
     assert worker.proc is not None
     rss_start = rss_bytes(worker.proc.pid)
+    trace: list[tuple[int, int]] = []
     started = time.monotonic()
     with Progress(TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:  # fmt: skip
         task = progress.add_task("load", total=produced)
+        marks = [produced * q // 4 for q in (1, 2, 3)]
         while not (consumed(worker) >= produced and settled(settings)):
-            progress.update(task, completed=min(consumed(worker), produced))
+            done = consumed(worker)
+            progress.update(task, completed=min(done, produced))
+            while marks and done >= marks[0]:  # resident memory along the load: its slope, not one point
+                trace.append((marks.pop(0), rss_bytes(worker.proc.pid)))
             time.sleep(1.0)
         progress.update(task, completed=produced)
     load_seconds = time.monotonic() - started
     rss_loaded = rss_bytes(worker.proc.pid)
+    trace.append((produced, rss_loaded))
     store_dir = settings.worker.data_dir / settings.worker.app_id
     models_bytes = disk_bytes(store_dir / "models.pkl")
     store_bytes = disk_bytes(store_dir) - models_bytes
@@ -101,6 +107,10 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict
         "load_seconds": round(load_seconds, 1), "events_per_s": round(produced / load_seconds),
         "rss_start_mb": round(rss_start / 2**20, 1), "rss_loaded_mb": round(rss_loaded / 2**20, 1),
         "memory_bytes_per_enterprise": round((rss_loaded - rss_start) / enterprises),
+        # resident MB when a quarter, half, three quarters and all of the events were consumed:
+        # nearly every enterprise registers in the first quarter, so the later steps are the
+        # growth with each enterprise's filings and the models' learning, not with new enterprises
+        "rss_mb_by_quarter": [round(rss / 2**20, 1) for _, rss in trace],
         "store_disk_bytes_per_enterprise": round(store_bytes / enterprises),
         "models_checkpoint_bytes_per_enterprise": round(models_bytes / enterprises),
         "changelog_bytes_per_enterprise": round(changelog / enterprises),
