@@ -36,6 +36,9 @@ class OnlineModels:
     series: SeriesDetectorBank = field(default_factory=SeriesDetectorBank)
     peers: PeerDivergence = field(default_factory=PeerDivergence)
     industry: IndustryPeriods = field(default_factory=IndustryPeriods)
+    # How far the scorer has learned from the group's model feed (streams.model_feed): the
+    # next offset to read; None before anything was read.
+    feed_offset: int | None = None
 
 
 def dump_models(models: OnlineModels) -> bytes:
@@ -62,4 +65,6 @@ def load_models(path: Path) -> OnlineModels:
         raise ModelCheckpointError(f"{path} holds a {type(models).__name__}, not OnlineModels")
     if "industry" not in vars(models):  # a checkpoint from before the industry levels: learn them anew
         models.industry = IndustryPeriods()
+    if "feed_offset" not in vars(models):  # from before the model feed: read it from the beginning
+        models.feed_offset = None
     return models

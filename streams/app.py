@@ -49,6 +49,7 @@ from streams.fetch_control import (
 from streams.input_guards import InputReadOffsets, agent_queues, partition_starts, spare_from_clearing
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
+from streams.model_feed import ModelFeed, register_model_feed
 from streams.operator_jobs import register_operator_jobs
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
@@ -79,6 +80,7 @@ class Runtime:
     last_checkpoint: float = 0.0
     last_progress: float = 0.0
     relayed_rows: RelayedRowsWriter | None = None  # the holder of chDB: rows other workers relay
+    model_feed: ModelFeed | None = None  # other workers' learning (streams.model_feed)
 
     async def in_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -186,6 +188,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     )
     rules = load_rules()
     verdicts = register_verdict_feed(app, kafka, VerdictCalibration.from_rules(rules), runtime.metrics.verdicts)
+    feed, feed_topic = register_model_feed(app, settings, runtime.models)
+    runtime.model_feed = feed
     observer = register_operations(app, runtime)  # /ready, /api/audit, lag and latency metrics
     failpoint = Failpoint.parse(settings.worker.failpoint)
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
@@ -198,6 +202,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         deadletter=app.topic(topics.deadletter, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         identities=app.topic(topics.identities, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         resolve=app.topic(topics.resolve, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
+        model_feed=feed_topic,
+        worker=feed.worker,
     )
     states = app.Table(
         "enterprise_state",
@@ -427,6 +433,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def _run_batch(records: list[Record]) -> None:
         await verdicts.caught_up.wait()  # judge with every verdict known before the stop
+        await feed.caught_up.wait()  # score against every peer the group had scored before the start
+        feed.learn_pending()
         runtime.batches += 1
         runtime.models_ahead = True
         batch = process_batch(

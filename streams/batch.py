@@ -23,6 +23,7 @@ from schemas import EnterpriseState
 from sinks import ClickHouseSink
 from sinks.rows import snapshot_row
 from streams.commit import BatchOutputs
+from streams.model_feed import encode as encode_learning
 from streams.pipeline import RawMessage, process_message
 
 
@@ -38,6 +39,10 @@ class OutputTopics:
     # by identifier); a run without a resolver (a backtest) leaves them out.
     identities: Any = None
     resolve: Any = None
+    # The group's model feed and this worker's name on it (streams.model_feed); a run alone
+    # (a backtest) leaves them out.
+    model_feed: Any = None
+    worker: str = ""
 
 
 @dataclass
@@ -88,6 +93,8 @@ def process_batch(
         key = outcome.uscc.encode() if outcome.uscc is not None else None
         if outcome.score is not None:
             out.messages.append((topics.scores, key, outcome.score.model_dump_json().encode()))
+        if outcome.learning is not None and topics.model_feed is not None:
+            out.messages.append((topics.model_feed, key, encode_learning(outcome.learning, topics.worker)))
         for change in outcome.list_changes:
             out.messages.append((topics.lists, change.uscc.encode(), change.model_dump_json().encode()))
         for notice in outcome.notices:  # delivered like alerts to subscriptions that ask for list changes

@@ -29,6 +29,7 @@ from detectors.models import OnlineModels
 from detectors.quality import contradictions
 from detectors.rules import resolution
 from detectors.scoring import list_changes
+from detectors.scoring.scorer import Learning
 from detectors.situations import situation_alerts
 from detectors.verdicts import VerdictCalibration
 from schemas import (
@@ -86,6 +87,7 @@ class Outcome:
     rows: list[tuple[str, Row]] = field(default_factory=list)
     identities: list[IdentityRecord] = field(default_factory=list)  # facts for the identity table
     unresolved: UnresolvedEvent | None = None  # a legacy-keyed event, for the resolver
+    learning: Learning | None = None  # what the scorer learned, for the other workers (streams.model_feed)
 
 
 def _dead_letter(msg: RawMessage, rejected: EventRejected, now: datetime) -> Outcome:
@@ -160,9 +162,11 @@ def process_message(
         alerts = transition(new_state, findings, context)
         alerts += situation_alerts(new_state, alerts, context)
     score = None
+    learning = None
     changes: list[ListChange] = []
     if models is not None and not isinstance(decoded, InvoiceSummary):
         score = models.scorer.score_one(new_state, now)
+        learning = models.scorer.last_learning
         changes = list_changes(state, score, decoded.event_id)
     rows: list[tuple[str, Row]] = [
         ("events", event_row(decoded, msg.topic, msg.partition, msg.offset, msg.value or b"", now)),
@@ -179,7 +183,7 @@ def process_message(
     learned = learned_identities(decoded, state is None, now)
     notices = [list_change_notice(change, new_state.name) for change in changes]
     return Outcome("applied", decoded.uscc, new_state, score, alerts, changes, rows=rows, identities=learned,
-                   notices=notices)  # fmt: skip
+                   notices=notices, learning=learning)  # fmt: skip
 
 
 def unresolved_event(msg: RawMessage, legacy: LegacyKeyed, now: datetime) -> UnresolvedEvent:

@@ -29,6 +29,7 @@ from confluent_kafka.admin import AdminClient
 from config import Settings
 from streams.errors import CliError
 from streams.kafka_security import confluent_config
+from streams.model_feed import feed_topic
 from streams.replay import ReplayPlan, plan, reset_group
 
 TABLE = "enterprise_state"
@@ -63,8 +64,8 @@ def rebuild(settings: Settings, since: datetime | None = None, step: Step = lamb
     step("moving the consumer group")
     reset_group(settings, replay)  # refuses while the group has live members
     report = RebuildReport(replay)
-    step("deleting the table's changelog")
-    report.deleted_topics = _delete_topics(settings, [changelog_topic(settings)], step)
+    step("deleting the table's changelog and the model feed")
+    report.deleted_topics = _delete_topics(settings, [changelog_topic(settings), feed_topic(settings)], step)
     step("deleting the model checkpoint")
     checkpoint = checkpoint_path(settings)
     if checkpoint.exists():

@@ -103,9 +103,12 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
         async def get(self, request: Request) -> Response:
             models = runtime.models
             relayed = runtime.relayed_rows
+            feed = runtime.model_feed
             return json_response(self, {
                 "status": "ok", "app_id": settings.worker.app_id, "pid": os.getpid(), "counts": runtime.metrics.counts(),
-                "models": {"score_updates": models.scorer.updates, "series_detectors": len(models.series)},
+                "models": {"score_updates": models.scorer.updates, "series_detectors": len(models.series),
+                           "learned_from_other_workers": feed.learned if feed is not None else 0,
+                           "model_feed_offset": models.feed_offset},
                 "partitions": assigned_partitions(app, settings.kafka.topics.registration),
                 "relayed_rows_written": relayed.rows_written if relayed is not None else None,
             })  # fmt: skip

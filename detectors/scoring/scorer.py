@@ -10,6 +10,7 @@ sample capacity, tracked enterprises, pending exit-risk snapshots), not by the s
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 import river
@@ -56,6 +57,23 @@ def _month(state: EnterpriseState) -> int | None:
     return None if day is None else day.year * 12 + day.month - 1
 
 
+@dataclass(frozen=True, slots=True)
+class Learning:
+    """What the scorer learned from one scored enterprise: all that another worker needs to
+    learn the same (its peer index and exit-risk model), without the enterprise's state.
+
+    ``x`` is the exit-risk snapshot (``None`` for an exit, or an enterprise without a
+    business month or held out of exit-risk learning).
+    """
+
+    uscc: str
+    keys: tuple[str, ...]
+    scored: dict[str, float]
+    x: dict[str, float] | None
+    exited: bool
+    month: int | None
+
+
 class EnterpriseScorer:
     """Scores enterprises against their peers and learns from each one it scores.
 
@@ -98,6 +116,7 @@ class EnterpriseScorer:
         ex = self.config.exit_risk
         self.exit_risk = ExitRiskModel(ex.horizon_months, ex.learning_rate, ex.max_pending)
         self.updates = 0
+        self.last_learning: Learning | None = None  # what the latest score_one learned
 
     @property
     def config_version(self) -> str:
@@ -145,7 +164,10 @@ class EnterpriseScorer:
         x = exit_inputs(features, dims)
         risk = 1.0 if exited else self.exit_risk.predict(x)
         if learn:
-            self._learn(state, keys, scored, x, exited, month)
+            self.updates += 1
+            snapshot = None if exited or month is None or is_holdout(state.uscc, self.exit_holdout) else x
+            self.last_learning = Learning(state.uscc, keys, scored, snapshot, exited, month)
+            self.learn(self.last_learning)
         values = criteria_values(features, pcts, dims, composite, risk, rank, self.pct_fields)
         tier = "at_risk" if exited else tier_of(values, config)
         lists = [] if exited else lists_of(values, config)
@@ -173,21 +195,18 @@ class EnterpriseScorer:
             forecast_headcount_period=fc_headcount[0] if fc_headcount else None,
         )
 
-    def _learn(
-        self, state: EnterpriseState, keys: tuple[str, ...], scored: dict[str, float],
-        x: dict[str, float], exited: bool, month: int | None,
-    ) -> None:  # fmt: skip
-        self.updates += 1
-        if exited:
-            self.peers.forget(state.uscc)
-            if month is not None:
-                self.exit_risk.exited(state.uscc, month)
+    def learn(self, learning: Learning) -> None:
+        """Learn one scored enterprise: the scorer's own, or one another worker scored."""
+        if learning.exited:
+            self.peers.forget(learning.uscc)
+            if learning.month is not None:
+                self.exit_risk.exited(learning.uscc, learning.month)
         else:
-            self.peers.learn(state.uscc, keys, scored)
-            if month is not None and not is_holdout(state.uscc, self.exit_holdout):
-                self.exit_risk.snapshot(state.uscc, month, x)
-        if month is not None:
-            self.exit_risk.advance(month)
+            self.peers.learn(learning.uscc, learning.keys, learning.scored)
+            if learning.x is not None and learning.month is not None:
+                self.exit_risk.snapshot(learning.uscc, learning.month, learning.x)
+        if learning.month is not None:
+            self.exit_risk.advance(learning.month)
 
     def _forecast(
         self, state: EnterpriseState, previous: ScoreSummary, learn: bool
