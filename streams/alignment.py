@@ -23,6 +23,14 @@ re-reads them.
 Memory is bounded: past ``max_held`` records held the earliest head is released without
 waiting (counted as ``forced``).
 
+Several workers of one group: each merges only its own partitions, but the online models
+learn across all of them (:mod:`streams.model_feed`). :meth:`EventTimeAligner.frontier` says
+how far this worker's merge has gone (every record of its partitions before that key has
+been released), the workers publish it, and :meth:`EventTimeAligner.release` takes the
+group's ``limit``: a record goes only while its time is below it, so during a backlog no
+worker runs ahead of the others by more than the lead the limit allows — also for at most
+``max_idle`` seconds at a time (counted as ``awaited_group``).
+
 >>> aligner = EventTimeAligner(("reg", "tax"), max_idle=10.0)
 >>> for topic, offset, t in [("tax", 0, 5.0), ("tax", 1, 9.0), ("reg", 0, 7.0)]:
 ...     aligner.add(Record(topic, 0, offset, t, None))
@@ -40,6 +48,9 @@ from typing import Any
 
 # (topic, partition, next offset to read) → True when nothing more is waiting to be fetched
 CaughtUp = Callable[[str, int, int], bool]
+# Where a record stands in the merge: (event time, topic rank, partition, offset)
+Key = tuple[float, int, int, int]
+BEFORE_ALL: Key = (float("-inf"), -1, -1, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,9 @@ class EventTimeAligner:
         self.forced = 0  # records released past max_held
         self.idled = 0  # releases made because a partition stayed silent past max_idle
         self.silent: list[tuple[str, int]] = []  # the partitions those releases did not wait for
+        self.last_released: dict[tuple[str, int], Key] = {}
+        self.awaited_group = 0  # releases made past the group's limit after waiting max_idle
+        self.group_waiting_since: float | None = None
 
     def assign(self, partitions: set[int]) -> None:
         """Partition numbers this worker now owns: each topic's partition of them is merged in."""
@@ -97,6 +111,8 @@ class EventTimeAligner:
         """Time the worker spent processing is not time a partition kept silent."""
         if self.waiting_since is not None:
             self.waiting_since += seconds
+        if self.group_waiting_since is not None:
+            self.group_waiting_since += seconds
 
     def forget(self, partitions: set[int]) -> list[Record]:
         """Drop the queues of revoked partitions; their records are re-read by the next owner."""
@@ -104,10 +120,42 @@ class EventTimeAligner:
         for tp in [tp for tp in self.queues if tp[1] in partitions]:
             dropped.extend(self.queues.pop(tp))
             self.next_offset.pop(tp, None)
+            self.last_released.pop(tp, None)
         return dropped
 
-    def release(self, caught_up: CaughtUp, now: float) -> list[Record]:
-        """Every record that may go now, in order of (event time, topic rank, partition, offset)."""
+    def key(self, topic: str, partition: int, offset: int, event_time: float) -> Key:
+        """The record's place in the merge (a topic outside the inputs ranks after them)."""
+        return (event_time, self.rank.get(topic, len(self.topics)), partition, offset)
+
+    def frontier(self, caught_up: CaughtUp) -> Key | None:
+        """Every record of the owned partitions before this key has been released; ``None``
+        when nothing bounds it (every partition is empty with nothing left to fetch).
+
+        >>> aligner = EventTimeAligner(("reg", "tax"))
+        >>> aligner.add(Record("tax", 0, 7, 5.0, None))
+        >>> aligner.frontier(lambda topic, partition, next_offset: True)
+        (5.0, 1, 0, 7)
+        >>> _ = aligner.release(lambda *_: True, now=0.0)
+        >>> aligner.frontier(lambda topic, partition, next_offset: True) is None
+        True
+        >>> aligner.frontier(lambda topic, partition, next_offset: topic == "reg")  # tax still fetching
+        (5.0, 1, 0, 7)
+        """
+        bound: Key | None = None
+        for tp, queue in self.queues.items():
+            if queue:
+                here = self._key(queue[0])[:4]
+            elif not self._done(tp, caught_up):
+                here = self.last_released.get(tp, BEFORE_ALL)
+            else:
+                continue
+            if bound is None or here < bound:
+                bound = here  # type: ignore[assignment]
+        return bound
+
+    def release(self, caught_up: CaughtUp, now: float, limit: float | None = None) -> list[Record]:
+        """Every record that may go now, in order of (event time, topic rank, partition, offset);
+        with a ``limit``, only those with an earlier event time (see the module)."""
         out: list[Record] = []
         queues = self.queues
         heap = [self._key(q[0]) for q in queues.values() if q]
@@ -115,6 +163,14 @@ class EventTimeAligner:
         blocked = [tp for tp, q in queues.items() if not q and not self._done(tp, caught_up)]
         held = self.held
         while heap:
+            if limit is not None and heap[0][0] >= limit:
+                if self.group_waiting_since is None:
+                    self.group_waiting_since = now
+                if now - self.group_waiting_since < self.max_idle:
+                    break
+                self.awaited_group += 1
+                limit = None  # waited long enough for the group: release what is buffered
+            self.group_waiting_since = None  # the group let this one go: a later wait starts afresh
             if not blocked and self.settle and len(heap) < len(queues):
                 # A partition has nothing buffered and looked caught up at its last fetch:
                 # give that fetch ``settle`` seconds to catch up with the head's time.
@@ -134,7 +190,9 @@ class EventTimeAligner:
                 self.forced += 1
             tp = heapq.heappop(heap)[-1]
             queue = queues[tp]
-            out.append(queue.popleft())
+            record = queue.popleft()
+            out.append(record)
+            self.last_released[tp] = self._key(record)[:4]  # type: ignore[assignment]
             held -= 1
             if queue:
                 heapq.heappush(heap, self._key(queue[0]))

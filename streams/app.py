@@ -32,7 +32,7 @@ from detectors.verdicts import VerdictCalibration
 from sinks import ClickHouseSink, Database
 from streams import web_errors
 from streams.alignment import EventTimeAligner, Record
-from streams.batch import OutputTopics, process_batch
+from streams.batch import FeedLink, OutputTopics, process_batch
 from streams.commit import CommitPorts, Failpoint, commit_batch
 from streams.continuity import OffsetContinuity, Verdict
 from streams.dashboard_views import register_dashboard
@@ -49,7 +49,7 @@ from streams.fetch_control import (
 from streams.input_guards import InputReadOffsets, agent_queues, partition_starts, spare_from_clearing
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
-from streams.model_feed import ModelFeed, register_model_feed
+from streams.model_feed import ModelFeed, encode_frontier, register_model_feed
 from streams.operator_jobs import register_operator_jobs
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
@@ -202,8 +202,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         deadletter=app.topic(topics.deadletter, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         identities=app.topic(topics.identities, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
         resolve=app.topic(topics.resolve, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
-        model_feed=feed_topic,
-        worker=feed.worker,
     )
     states = app.Table(
         "enterprise_state",
@@ -216,6 +214,10 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     aligner = EventTimeAligner(
         topics.inputs(), settings.worker.align_max_idle_seconds, settings.worker.align_max_held,
         settings.worker.align_settle_seconds,
+    )  # fmt: skip
+    feed_link = FeedLink(
+        feed_topic, feed.worker, learn_before=feed.learn_before,
+        order=lambda m: aligner.key(m.topic, m.partition, m.offset, m.timestamp or 0.0),
     )  # fmt: skip
     continuity = OffsetContinuity()
     starts: dict[tuple[str, int], int | None] = {}  # owned input partitions: where the group starts each (input_guards)
@@ -407,40 +409,58 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         async with lock:
             if quiesced.is_set():
                 return  # the tables stop or partitions move: what is held is read again later
-            loop = asyncio.get_running_loop()
-            unaligned = (aligner.idled, aligner.forced)
-            released = aligner.release(caught_up, loop.time())
-            if (aligner.idled, aligner.forced) != unaligned:
-                silent = ", ".join(f"{t}[{p}] {describe_partition(TP(t, p))}" for t, p in aligner.silent)
-                log.warning("released records without full alignment: %d times after waiting %.0fs for a "
-                            "partition with records still to fetch (%s), %d records past the held limit (totals)",
-                            aligner.idled, settings.worker.align_max_idle_seconds, silent or "-",
-                            aligner.forced)  # fmt: skip
-                lagging = [tp for tp in aligner.empty() if not caught_up(*tp, aligner.next_offset.get(tp, -1))]
-                reseek_silent(sorted(set(aligner.silent) | set(lagging)))
-                aligner.silent.clear()
-            runtime.metrics.held.set(aligner.held)
-            runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
-            runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
-            if not released:
-                return
-            started = loop.time()
-            for start in range(0, len(released), settings.sink.batch_max_events):
-                await _run_batch(released[start : start + settings.sink.batch_max_events])
-            runtime.last_progress = loop.time()
-            aligner.extend_waits(runtime.last_progress - started)
-            runtime.metrics.batch_seconds.set(runtime.last_progress - started)
+            await _drain()
+            await _publish_frontier()
+
+    async def _publish_frontier() -> None:
+        """Tell the group's other workers how far this merge has gone (streams.model_feed)."""
+        owned = {partition for _, partition in starts}
+        mine = feed.frontier_to_publish(aligner.frontier(caught_up), owned)
+        if mine is not None:
+            try:
+                await feed_topic.send(key=f"~frontier/{feed.worker}".encode(), value=encode_frontier(mine))
+            except Exception as exc:  # noqa: BLE001 - the others wait at most max_idle; sent again on the next change
+                feed.published = None
+                log.warning("could not publish the merge's frontier: %s", exc)
+
+    async def _drain() -> None:
+        loop = asyncio.get_running_loop()
+        unaligned = (aligner.idled, aligner.forced)
+        feed.take_arrived()
+        limit = feed.limit({partition for _, partition in starts}, kafka.partitions)
+        released = aligner.release(caught_up, loop.time(), limit)
+        runtime.metrics.aligner_releases.labels("group").set(aligner.awaited_group)
+        if (aligner.idled, aligner.forced) != unaligned:
+            silent = ", ".join(f"{t}[{p}] {describe_partition(TP(t, p))}" for t, p in aligner.silent)
+            log.warning("released records without full alignment: %d times after waiting %.0fs for a "
+                        "partition with records still to fetch (%s), %d records past the held limit (totals)",
+                        aligner.idled, settings.worker.align_max_idle_seconds, silent or "-",
+                        aligner.forced)  # fmt: skip
+            lagging = [tp for tp in aligner.empty() if not caught_up(*tp, aligner.next_offset.get(tp, -1))]
+            reseek_silent(sorted(set(aligner.silent) | set(lagging)))
+            aligner.silent.clear()
+        runtime.metrics.held.set(aligner.held)
+        runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
+        runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
+        if not released:
+            return
+        started = loop.time()
+        for start in range(0, len(released), settings.sink.batch_max_events):
+            await _run_batch(released[start : start + settings.sink.batch_max_events])
+        runtime.last_progress = loop.time()
+        aligner.extend_waits(runtime.last_progress - started)
+        runtime.metrics.batch_seconds.set(runtime.last_progress - started)
 
     async def _run_batch(records: list[Record]) -> None:
         await verdicts.caught_up.wait()  # judge with every verdict known before the stop
         await feed.caught_up.wait()  # score against every peer the group had scored before the start
-        feed.learn_pending()
+        feed.take_arrived()
         runtime.batches += 1
         runtime.models_ahead = True
         batch = process_batch(
             ((_raw(record), record.item) for record in records),
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
-            verdicts.calibration,
+            verdicts.calibration, feed_link,
         )  # fmt: skip
         observer.start(records, batch)
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)
@@ -564,6 +584,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             if aligner.held:
                 await drain()
                 await regulate_flow()
+            elif not quiesced.is_set():
+                async with lock:
+                    await _publish_frontier()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:

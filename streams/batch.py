@@ -22,6 +22,7 @@ from detectors.verdicts import VerdictCalibration
 from schemas import EnterpriseState
 from sinks import ClickHouseSink
 from sinks.rows import snapshot_row
+from streams.alignment import Key
 from streams.commit import BatchOutputs
 from streams.model_feed import encode as encode_learning
 from streams.pipeline import RawMessage, process_message
@@ -39,10 +40,17 @@ class OutputTopics:
     # by identifier); a run without a resolver (a backtest) leaves them out.
     identities: Any = None
     resolve: Any = None
-    # The group's model feed and this worker's name on it (streams.model_feed); a run alone
-    # (a backtest) leaves them out.
-    model_feed: Any = None
-    worker: str = ""
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """The group's model feed (:mod:`streams.model_feed`): where the batch's learning goes,
+    and the other workers' learning taken before each record at its place in the merge."""
+
+    topic: Any
+    worker: str
+    order: Callable[[RawMessage], Key]
+    learn_before: Callable[[Key], int]
 
 
 @dataclass
@@ -63,6 +71,7 @@ def process_batch(
     models: OnlineModels,
     now: datetime,
     verdicts: VerdictCalibration | None = None,
+    feed: FeedLink | None = None,
 ) -> ProcessedBatch:
     """Run every ``(message, event)`` of the batch; ``event`` is only carried to the outputs."""
     batch = ProcessedBatch()
@@ -79,6 +88,10 @@ def process_batch(
             state = EnterpriseState.model_validate_json(stored) if stored else None
         # Time is the record's own (its Kafka timestamp), so a re-read derives the same outputs.
         at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else now
+        place = None
+        if feed is not None:
+            place = feed.order(msg)
+            feed.learn_before(place)
         outcome = process_message(msg, state, at, keep_ids, rules, models, verdicts)
         batch.counted.append((msg.topic, outcome.status))
         if outcome.dead_letter is not None:
@@ -93,8 +106,8 @@ def process_batch(
         key = outcome.uscc.encode() if outcome.uscc is not None else None
         if outcome.score is not None:
             out.messages.append((topics.scores, key, outcome.score.model_dump_json().encode()))
-        if outcome.learning is not None and topics.model_feed is not None:
-            out.messages.append((topics.model_feed, key, encode_learning(outcome.learning, topics.worker)))
+        if outcome.learning is not None and feed is not None and place is not None:
+            out.messages.append((feed.topic, key, encode_learning(outcome.learning, feed.worker, place)))
         for change in outcome.list_changes:
             out.messages.append((topics.lists, change.uscc.encode(), change.model_dump_json().encode()))
         for notice in outcome.notices:  # delivered like alerts to subscriptions that ask for list changes

@@ -5,31 +5,43 @@ alone, each worker's peer index (behind every percentile) and exit-risk model wo
 from those enterprises only, so scores, tiers and lists would depend on how the partitions
 are spread. Instead each worker publishes what its scorer learned from every scored
 enterprise (:class:`detectors.scoring.scorer.Learning`: peer keys, peer features, the
-exit-risk snapshot, the business month) to the group's feed topic ``<app id>-model-feed``
-(one partition, compacted by USCC), as an output of the commit protocol's step 2. Every
-worker follows the topic and, before each batch, learns the entries other workers wrote
-(:meth:`ModelFeed.learn_pending`); its own it has learned already.
+exit-risk snapshot, the business month), with the record's place in the event-time merge,
+to the group's feed topic ``<app id>-model-feed`` (one partition, compacted by key), as an
+output of the commit protocol's step 2. Every worker follows the topic and learns the
+entries the other workers wrote at their place in the merge: before each of its own records,
+every entry of an earlier record (:meth:`ModelFeed.learn_before`). Learning them in that
+order is learning what one worker would have learned (``tests/detectors/test_scoring.py``).
+
+To keep the workers close in event time during a backlog (a rebuild, a replay, a worker
+catching up), each also publishes its merge's *frontier*
+(:meth:`streams.alignment.EventTimeAligner.frontier`: every record of its partitions before
+it has been processed and its entries are on the feed) with the partitions it holds. A
+worker releases a record only while its time is below the earliest frontier of the
+partitions it does not hold plus ``ENTBRAIN_WORKER__GROUP_LEAD_SECONDS``
+(:meth:`ModelFeed.limit`), waiting at most ``ENTBRAIN_WORKER__ALIGN_MAX_IDLE_SECONDS`` for a
+silent worker. Live, every worker is caught up, its frontier unbounded, and nobody waits.
+Within the lead a worker scores without the entries the others have not written yet, so one
+worker and two give percentiles a little apart (``python -m bench.scaleout`` measures how
+far); exact equality would make the workers take turns record by record.
 
 The position reached on the feed is part of the models (``OnlineModels.feed_offset``) and
 checkpointed with them, so a restarted worker reads on from where its checkpoint left off;
 a worker without a checkpoint reads the feed from the beginning (compaction keeps the
 latest entry of every enterprise). No batch runs before the feed has been read to the end
-it had when the worker started. Learning an entry twice changes nothing (the peer index
-keeps one current value per enterprise, the exit-risk model one snapshot per month).
-
-What it does not make exact: a worker learns another's entries at its own batch boundaries,
-not at their place in event time, so on the same events one worker and two give percentiles
-a little apart (measured by ``python -m bench.scaleout``). The series detectors, the peer
-divergence detector and the industries' levels stay per worker.
+it had when the worker started. Learning an entry again changes nothing (the peer index
+keeps one current value per enterprise, the exit-risk model one snapshot per month). The
+series detectors, the peer divergence detector and the industries' levels stay per worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +53,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from config import KafkaSettings, Settings
 from detectors.models import OnlineModels
 from detectors.scoring.scorer import Learning
+from streams.alignment import BEFORE_ALL, Key
 from streams.kafka_security import confluent_config
 
 log = logging.getLogger(__name__)
@@ -62,21 +75,54 @@ def worker_identity(settings: Settings) -> str:
     return name
 
 
-def encode(learning: Learning, worker: str) -> bytes:
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What one worker learned from one record, and where the record stands in the merge."""
+
+    worker: str
+    at: Key
+    learning: Learning
+
+
+@dataclass(frozen=True, slots=True)
+class Frontier:
+    """How far one worker's merge has gone (``None``: unbounded) over the partitions it holds."""
+
+    worker: str
+    frontier: Key | None
+    partitions: tuple[int, ...]
+
+
+def encode(learning: Learning, worker: str, at: Key) -> bytes:
     """One feed entry.
 
-    >>> value = encode(Learning("U1", ("C|small", "*"), {"revenue_annual": 2.0}, None, False, 24312), "w1")
-    >>> decode(value)
-    ('w1', Learning(uscc='U1', keys=('C|small', '*'), scored={'revenue_annual': 2.0}, x=None, exited=False, month=24312))
+    >>> value = encode(Learning("U1", ("C|small", "*"), {"revenue_annual": 2.0}, None, False, 24312), "w1",
+    ...                (5.0, 1, 0, 7))
+    >>> decode(value)  # doctest: +NORMALIZE_WHITESPACE
+    Entry(worker='w1', at=(5.0, 1, 0, 7), learning=Learning(uscc='U1', keys=('C|small', '*'),
+          scored={'revenue_annual': 2.0}, x=None, exited=False, month=24312))
     """
     return orjson.dumps({
-        "w": worker, "u": learning.uscc, "k": learning.keys, "f": learning.scored, "x": learning.x,
+        "w": worker, "at": at, "u": learning.uscc, "k": learning.keys, "f": learning.scored, "x": learning.x,
         "e": learning.exited, "m": learning.month,
     })  # fmt: skip
 
 
-def decode(value: bytes | None) -> tuple[str, Learning] | None:
-    """``(worker, learning)``, or ``None`` for what is not a feed entry.
+def encode_frontier(frontier: Frontier) -> bytes:
+    """
+    >>> decode(encode_frontier(Frontier("w1", None, (0, 2))))
+    Frontier(worker='w1', frontier=None, partitions=(0, 2))
+    """
+    return orjson.dumps({"w": frontier.worker, "frontier": frontier.frontier, "p": frontier.partitions})
+
+
+def _key(value: Any) -> Key:
+    t, rank, partition, offset = value
+    return (float(t), int(rank), int(partition), int(offset))
+
+
+def decode(value: bytes | None) -> Entry | Frontier | None:
+    """An entry or a frontier, or ``None`` for what is neither.
 
     >>> decode(b"{}"), decode(b"not json"), decode(None)
     (None, None, None)
@@ -85,13 +131,17 @@ def decode(value: bytes | None) -> tuple[str, Learning] | None:
         return None
     try:
         data = orjson.loads(value)
+        worker = str(data["w"])
+        if "frontier" in data:
+            bound = None if data["frontier"] is None else _key(data["frontier"])
+            return Frontier(worker, bound, tuple(int(p) for p in data["p"]))
         learning = Learning(
             uscc=str(data["u"]), keys=tuple(str(k) for k in data["k"]),
             scored={str(k): float(v) for k, v in data["f"].items()},
             x=None if data["x"] is None else {str(k): float(v) for k, v in data["x"].items()},
             exited=bool(data["e"]), month=None if data["m"] is None else int(data["m"]),
         )  # fmt: skip
-        return str(data["w"]), learning
+        return Entry(worker, _key(data["at"]), learning)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -113,17 +163,80 @@ def ensure_feed_topic(kafka: KafkaSettings, name: str, timeout: float = 30.0) ->
 class ModelFeed:
     """Follows the feed in a thread of its own; the event loop learns what it read."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str, worker: str, models: OnlineModels) -> None:
+    def __init__(self, kafka: KafkaSettings, topic: str, worker: str, models: OnlineModels,
+                 lead_seconds: float = 0.0) -> None:  # fmt: skip
         self.kafka = kafka
         self.topic = topic
         self.worker = worker
         self.models = models
+        self.lead_seconds = lead_seconds
         self.caught_up = asyncio.Event()
-        self.pending: deque[tuple[int, bytes | None]] = deque()  # (offset, value), appended by the thread
+        self.arrived: deque[tuple[int, bytes | None]] = deque()  # (offset, value), appended by the thread
+        self.pending: list[tuple[Key, int, Learning]] = []  # heap of other workers' entries not learned yet
+        self.frontiers: dict[int, Key | None] = {}  # partition → the latest frontier published for it
+        self.read_to: int | None = None  # the offset after the last record taken from ``arrived``
         self.learned = 0  # other workers' entries learned
-        self.skipped = 0  # entries that are not feed entries
+        self.skipped = 0  # records that are neither entries nor frontiers
+        self.published: Frontier | None = None
         self._end = 0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-feed")
+
+    def take_arrived(self) -> None:
+        """Move what the thread read into the pending entries and the frontiers (event loop)."""
+        while self.arrived:
+            offset, value = self.arrived.popleft()
+            self.read_to = offset + 1
+            item = decode(value)
+            if isinstance(item, Frontier):
+                if item.worker != self.worker:
+                    for partition in item.partitions:
+                        self.frontiers[partition] = item.frontier
+            elif isinstance(item, Entry):
+                if item.worker != self.worker:  # its own the scorer learned when it scored
+                    heapq.heappush(self.pending, (item.at, offset, item.learning))
+            elif value is not None:
+                self.skipped += 1
+        self._mark_position()
+
+    def learn_before(self, at: Key) -> int:
+        """Learn the other workers' entries of records before ``at`` in the merge, in its order."""
+        learned = 0
+        scorer = self.models.scorer
+        pending = self.pending
+        while pending and pending[0][0] < at:
+            scorer.learn(heapq.heappop(pending)[2])
+            learned += 1
+        if learned:
+            self.learned += learned
+            self._mark_position()
+        return learned
+
+    def _mark_position(self) -> None:
+        """The checkpoint's feed position: before the earliest entry not learned yet."""
+        position = min((offset for _, offset, _ in self.pending), default=self.read_to)
+        if position is not None:
+            self.models.feed_offset = position
+
+    def limit(self, owned: set[int], partitions: int) -> float | None:
+        """The latest event time this worker may release now (``None``: no bound)."""
+        bound: float | None = None
+        for partition in range(partitions):
+            if partition in owned:
+                continue
+            frontier = self.frontiers.get(partition, BEFORE_ALL)
+            if frontier is None:
+                continue
+            here = frontier[0] + self.lead_seconds
+            bound = here if bound is None else min(bound, here)
+        return bound
+
+    def frontier_to_publish(self, frontier: Key | None, owned: set[int]) -> Frontier | None:
+        """This worker's frontier, when it changed since it was last published."""
+        mine = Frontier(self.worker, frontier, tuple(sorted(owned)))
+        if mine == self.published:
+            return None
+        self.published = mine
+        return mine
 
     def _open(self, start: int | None) -> Consumer:
         ensure_feed_topic(self.kafka, self.topic)
@@ -137,47 +250,31 @@ class ModelFeed:
         return consumer
 
     def _poll(self, consumer: Consumer) -> int:
-        """Queue what arrived; the offset after the last record read (or -1)."""
+        """Queue what arrived; the offset of the last record read (or -1)."""
         last = -1
-        for msg in consumer.consume(1000, 0.5):
+        for msg in consumer.consume(1000, 0.2):
             if msg.error():
                 continue
             last = int(msg.offset() or 0)
-            self.pending.append((last, msg.value()))
+            self.arrived.append((last, msg.value()))
         return last
-
-    def learn_pending(self) -> int:
-        """Learn every queued entry another worker wrote (call between batches, in the event loop)."""
-        learned = 0
-        scorer = self.models.scorer
-        while self.pending:
-            offset, value = self.pending.popleft()
-            self.models.feed_offset = offset + 1
-            entry = decode(value)
-            if entry is None:
-                if value is not None:
-                    self.skipped += 1
-                continue
-            worker, learning = entry
-            if worker != self.worker:
-                scorer.learn(learning)
-                learned += 1
-        self.learned += learned
-        return learned
 
     async def run(self) -> None:
         """Read to the end seen at start (then release the batches), and keep following."""
         loop = asyncio.get_running_loop()
+        start = self.models.feed_offset
         try:
-            consumer = await loop.run_in_executor(self._thread, self._open, self.models.feed_offset)
+            consumer = await loop.run_in_executor(self._thread, self._open, start)
         except Exception as exc:  # noqa: BLE001 - the worker runs on, learning only its own partitions
             log.error("cannot read %s, scores learn from this worker's partitions only: %s", self.topic, exc)
             self.caught_up.set()
             return
+        if (start or 0) >= self._end:
+            self.caught_up.set()
         try:
             while True:
                 last = await loop.run_in_executor(self._thread, self._poll, consumer)
-                if not self.caught_up.is_set() and (last + 1 >= self._end or (self.models.feed_offset or 0) >= self._end):
+                if not self.caught_up.is_set() and last + 1 >= self._end:
                     log.info("model feed read to offset %d", self._end)
                     self.caught_up.set()
         finally:
@@ -187,7 +284,7 @@ class ModelFeed:
 def register_model_feed(app: faust.App, settings: Settings, models: OnlineModels) -> tuple[ModelFeed, Any]:
     """The feed as a task of ``app``, and the topic handle its entries are sent with."""
     topic = feed_topic(settings)
-    feed = ModelFeed(settings.kafka, topic, worker_identity(settings), models)
+    feed = ModelFeed(settings.kafka, topic, worker_identity(settings), models, settings.worker.group_lead_seconds)
 
     @app.task
     async def _follow_model_feed() -> None:

@@ -23,6 +23,8 @@ from detectors.scoring import (
     save_checkpoint,
 )
 from detectors.scoring.oracle import batch_percentiles, batch_scores
+from detectors.scoring.peers import uscc_hash
+from detectors.scoring.scorer import Learning
 from schemas import EnterpriseState, Event, ScoreUpdate, decode_event
 from streams.state_update import apply_event
 
@@ -233,3 +235,30 @@ def test_seeding_a_fresh_scorer_from_the_table_restores_the_peer_statistics() ->
         fresh.seed(state)
     sample = list(states.values())[::7]
     assert [fresh.peek(s, NOW).percentiles for s in sample] == [scorer.peek(s, NOW).percentiles for s in sample]
+
+
+def test_two_scorers_sharing_their_learning_in_order_score_like_one() -> None:
+    """What the model feed relies on: each scorer scores half the enterprises and learns the
+    other's :class:`Learning` records in the events' order, and scores like a single scorer."""
+    events = park_events(60, 14, 5)
+    _, alone, _ = run(EnterpriseScorer(CONFIG), events)
+    halves = (EnterpriseScorer(CONFIG), EnterpriseScorer(CONFIG))
+    states: dict[str, EnterpriseState] = {}
+    shared: dict[str, ScoreUpdate] = {}
+    learned = 0
+    for event in events:
+        state, applied = apply_event(states.get(event.uscc), event, NOW, 64)
+        states[event.uscc] = state
+        if not applied:
+            continue
+        mine = uscc_hash(event.uscc) % 2
+        shared[event.uscc] = halves[mine].score_one(state, NOW)
+        learning = halves[mine].last_learning
+        assert isinstance(learning, Learning)
+        halves[1 - mine].learn(learning)
+        learned += 1
+    assert learned > 500
+    assert {u: (s.tier, s.lists, s.composite, s.percentiles, s.exit_risk) for u, s in shared.items()} == {
+        u: (s.tier, s.lists, s.composite, s.percentiles, s.exit_risk) for u, s in alone.items()
+    }
+    assert any(s.exit_risk for s in alone.values())  # the exit-risk model learned something to compare

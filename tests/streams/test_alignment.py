@@ -110,3 +110,32 @@ def test_after_an_idle_release_another_partition_running_dry_is_waited_for_afres
     assert aligner.release(fetched, now=9.0) == []
     assert items(aligner.release(fetched, now=10.0)) == ["ss0@0", "ss0@1"]
     assert aligner.idled == 2
+
+
+def test_the_group_limit_holds_records_at_or_past_it_until_max_idle() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=5.0)
+    for r in [record("tax", 0, 0, 1.0), record("tax", 0, 1, 4.0), record("reg", 0, 0, 6.0)]:
+        aligner.add(r)
+    assert items(aligner.release(everything_fetched, now=100.0, limit=4.0)) == ["tax0@0"]
+    assert aligner.frontier(everything_fetched) == (4.0, 1, 0, 1)  # the head that waits
+    assert items(aligner.release(everything_fetched, now=101.0, limit=5.0)) == ["tax0@1"]  # then waits
+    assert aligner.release(everything_fetched, now=105.9, limit=5.0) == []
+    assert items(aligner.release(everything_fetched, now=106.0, limit=5.0)) == ["reg0@0"]
+    assert aligner.awaited_group == 1
+    assert aligner.frontier(everything_fetched) is None  # all released, nothing left to fetch
+
+
+def test_the_frontier_of_a_partition_still_fetching_is_its_last_released_record() -> None:
+    aligner = EventTimeAligner(TOPICS)
+    aligner.assign({0})
+    aligner.add(record("tax", 0, 0, 1.0))
+
+    def tax_fetching(topic: str, partition: int, next_offset: int) -> bool:
+        return topic != "tax"
+
+    assert aligner.frontier(tax_fetching) == (1.0, 1, 0, 0)
+    assert items(aligner.release(tax_fetching, now=0.0)) == ["tax0@0"]
+    assert aligner.frontier(tax_fetching) == (1.0, 1, 0, 0)
+    aligner.forget({0})
+    aligner.assign({0})
+    assert aligner.frontier(tax_fetching) == (float("-inf"), -1, -1, -1)  # nothing known of it yet

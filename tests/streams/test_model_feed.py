@@ -1,0 +1,59 @@
+"""The model feed's bookkeeping (streams.model_feed): order, frontiers, the checkpoint position."""
+
+from __future__ import annotations
+
+from config import KafkaSettings
+from detectors.models import OnlineModels
+from detectors.scoring.scorer import Learning
+from streams.model_feed import Frontier, ModelFeed, encode, encode_frontier
+
+
+def learning(uscc: str, value: float) -> Learning:
+    return Learning(uscc, ("C|small", "*|small", "*"), {"revenue_annual": value}, None, False, 24_300)
+
+
+def feed_of(worker: str = "me", lead: float = 10.0) -> ModelFeed:
+    return ModelFeed(KafkaSettings(), "test-model-feed", worker, OnlineModels(), lead)
+
+
+def test_other_workers_entries_are_learned_in_merge_order_before_each_record() -> None:
+    feed = feed_of()
+    feed.arrived.extend([
+        (0, encode(learning("B2", 2.0), "other", (20.0, 0, 1, 0))),
+        (1, encode(learning("B1", 1.0), "other", (10.0, 0, 1, 0))),
+        (2, encode(learning("MINE", 9.0), "me", (5.0, 0, 0, 0))),  # learned when this worker scored it
+        (3, b"not an entry"),
+    ])  # fmt: skip
+    feed.take_arrived()
+    assert feed.skipped == 1 and len(feed.pending) == 2
+    assert feed.models.feed_offset == 0  # B2 (offset 0) is not learned yet: a restart reads from there
+    assert feed.learn_before((15.0, 0, 0, 3)) == 1
+    peers = feed.models.scorer.peers
+    assert set(peers.where) == {"B1"}
+    assert feed.models.feed_offset == 0
+    assert feed.learn_before((20.0, 0, 1, 0)) == 0  # not before itself
+    assert feed.learn_before((25.0, 0, 0, 4)) == 1
+    assert set(peers.where) == {"B1", "B2"} and feed.models.feed_offset == 4
+
+
+def test_the_limit_is_the_earliest_frontier_of_the_partitions_held_elsewhere_plus_the_lead() -> None:
+    feed = feed_of(lead=10.0)
+    assert feed.limit({0, 1}, 4) == float("-inf")  # nobody has said anything of 2 and 3 yet: wait
+    assert feed.limit({0, 1, 2, 3}, 4) is None  # a worker alone
+    feed.arrived.extend([
+        (0, encode_frontier(Frontier("w2", (100.0, 0, 2, 5), (2,)))),
+        (1, encode_frontier(Frontier("w3", None, (3,)))),  # caught up: no bound
+        (2, encode_frontier(Frontier("me", (1.0, 0, 0, 0), (0, 1)))),  # its own: ignored
+    ])  # fmt: skip
+    feed.take_arrived()
+    assert feed.limit({0, 1}, 4) == 110.0
+    feed.arrived.append((3, encode_frontier(Frontier("w2", (150.0, 0, 2, 9), (2, 3)))))
+    feed.take_arrived()
+    assert feed.limit({0, 1}, 4) == 160.0
+
+
+def test_a_frontier_is_published_only_when_it_changed() -> None:
+    feed = feed_of()
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0}) == Frontier("me", (1.0, 0, 0, 0), (0,))
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0}) is None
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}) is not None
