@@ -127,9 +127,10 @@ class WorkerSettings(_Section):
     align_queue_limit: int = Field(default=2_000, ge=2)
     align_max_held: int = Field(default=50_000, ge=1)
     align_settle_seconds: float = Field(default=0.2, ge=0)
-    # Several workers in a group, during a backlog: how far (in event time) a worker may run
-    # ahead of the others' merges, whose models' learning it then lacks (streams/model_feed.py).
-    group_lead_seconds: float = Field(default=86_400.0, ge=0)
+    # Several workers in a group, during a backlog: how many records a worker may release past
+    # the earliest frontier of the others' merges, whose models' learning it then lacks, until
+    # that frontier moves (streams/model_feed.py).
+    group_lead_records: int = Field(default=2_000, ge=0)
     # Fault injection for tests: ``<failpoint>[@N]`` exits hard at that commit-protocol
     # boundary of the N-th batch (streams/commit.py); empty = off.
     failpoint: str = ""

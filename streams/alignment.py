@@ -27,9 +27,10 @@ Several workers of one group: each merges only its own partitions, but the onlin
 learn across all of them (:mod:`streams.model_feed`). :meth:`EventTimeAligner.frontier` says
 how far this worker's merge has gone (every record of its partitions before that key has
 been released), the workers publish it, and :meth:`EventTimeAligner.release` takes the
-group's ``limit``: a record goes only while its time is below it, so during a backlog no
-worker runs ahead of the others by more than the lead the limit allows — also for at most
-``max_idle`` seconds at a time (counted as ``awaited_group``).
+group's ``limit``: a record goes while its time is below it, and ``lead`` records more past
+it until the limit moves, so during a backlog no worker runs ahead of the others by more
+than about a batch; a record past that waits for the group for at most ``max_idle`` seconds
+(then goes, counted as ``awaited_group``).
 
 >>> aligner = EventTimeAligner(("reg", "tax"), max_idle=10.0)
 >>> for topic, offset, t in [("tax", 0, 5.0), ("tax", 1, 9.0), ("reg", 0, 7.0)]:
@@ -85,6 +86,8 @@ class EventTimeAligner:
         self.last_released: dict[tuple[str, int], Key] = {}
         self.awaited_group = 0  # releases made past the group's limit after waiting max_idle
         self.group_waiting_since: float | None = None
+        self.group_limit: float | None = None
+        self.past_limit = 0  # records released past group_limit
 
     def assign(self, partitions: set[int]) -> None:
         """Partition numbers this worker now owns: each topic's partition of them is merged in."""
@@ -153,17 +156,21 @@ class EventTimeAligner:
                 bound = here  # type: ignore[assignment]
         return bound
 
-    def release(self, caught_up: CaughtUp, now: float, limit: float | None = None) -> list[Record]:
+    def release(self, caught_up: CaughtUp, now: float, limit: float | None = None, lead: int = 0) -> list[Record]:
         """Every record that may go now, in order of (event time, topic rank, partition, offset);
-        with a ``limit``, only those with an earlier event time (see the module)."""
+        with a ``limit``, only those with an earlier event time and ``lead`` more (see the module)."""
         out: list[Record] = []
+        if limit != self.group_limit:  # the group moved on: a fresh lead past its new frontier
+            self.group_limit, self.past_limit = limit, 0
         queues = self.queues
         heap = [self._key(q[0]) for q in queues.values() if q]
         heapq.heapify(heap)
         blocked = [tp for tp, q in queues.items() if not q and not self._done(tp, caught_up)]
         held = self.held
         while heap:
-            if limit is not None and heap[0][0] >= limit:
+            if limit is not None and heap[0][0] >= limit and self.past_limit < lead:
+                self.past_limit += 1  # within the lead the group allows past its frontier
+            elif limit is not None and heap[0][0] >= limit:
                 if self.group_waiting_since is None:
                     self.group_waiting_since = now
                 if now - self.group_waiting_since < self.max_idle:

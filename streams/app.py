@@ -428,7 +428,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         unaligned = (aligner.idled, aligner.forced)
         feed.take_arrived()
         limit = feed.limit({partition for _, partition in starts}, kafka.partitions)
-        released = aligner.release(caught_up, loop.time(), limit)
+        released = aligner.release(caught_up, loop.time(), limit, settings.worker.group_lead_records)
         runtime.metrics.aligner_releases.labels("group").set(aligner.awaited_group)
         if (aligner.idled, aligner.forced) != unaligned:
             silent = ", ".join(f"{t}[{p}] {describe_partition(TP(t, p))}" for t, p in aligner.silent)

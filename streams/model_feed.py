@@ -15,14 +15,16 @@ order is learning what one worker would have learned (``tests/detectors/test_sco
 To keep the workers close in event time during a backlog (a rebuild, a replay, a worker
 catching up), each also publishes its merge's *frontier*
 (:meth:`streams.alignment.EventTimeAligner.frontier`: every record of its partitions before
-it has been processed and its entries are on the feed) with the partitions it holds. A
-worker releases a record only while its time is below the earliest frontier of the
-partitions it does not hold plus ``ENTBRAIN_WORKER__GROUP_LEAD_SECONDS``
-(:meth:`ModelFeed.limit`), waiting at most ``ENTBRAIN_WORKER__ALIGN_MAX_IDLE_SECONDS`` for a
-silent worker. Live, every worker is caught up, its frontier unbounded, and nobody waits.
-Within the lead a worker scores without the entries the others have not written yet, so one
-worker and two give percentiles a little apart (``python -m bench.scaleout`` measures how
-far); exact equality would make the workers take turns record by record.
+it has been processed and its entries are on the feed) with the partitions it holds, after
+each batch. A worker releases records whose time is below the earliest frontier of the
+partitions it does not hold (:meth:`ModelFeed.limit`), and ``ENTBRAIN_WORKER__GROUP_LEAD_RECORDS``
+more until that frontier moves — so the workers process a batch each at the same time and
+none runs ahead by more than about a batch — waiting at most
+``ENTBRAIN_WORKER__ALIGN_MAX_IDLE_SECONDS`` for a silent worker. Live, every worker is caught
+up, its frontier unbounded, and nobody waits. Within the lead a worker scores without the
+entries the others have not written yet, so one worker and two give percentiles a little
+apart (``python -m bench.scaleout`` measures how far); exact equality would make the workers
+take turns record by record.
 
 The position reached on the feed is part of the models (``OnlineModels.feed_offset``) and
 checkpointed with them, so a restarted worker reads on from where its checkpoint left off;
@@ -163,13 +165,11 @@ def ensure_feed_topic(kafka: KafkaSettings, name: str, timeout: float = 30.0) ->
 class ModelFeed:
     """Follows the feed in a thread of its own; the event loop learns what it read."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str, worker: str, models: OnlineModels,
-                 lead_seconds: float = 0.0) -> None:  # fmt: skip
+    def __init__(self, kafka: KafkaSettings, topic: str, worker: str, models: OnlineModels) -> None:
         self.kafka = kafka
         self.topic = topic
         self.worker = worker
         self.models = models
-        self.lead_seconds = lead_seconds
         self.caught_up = asyncio.Event()
         self.arrived: deque[tuple[int, bytes | None]] = deque()  # (offset, value), appended by the thread
         self.pending: list[tuple[Key, int, Learning]] = []  # heap of other workers' entries not learned yet
@@ -226,7 +226,7 @@ class ModelFeed:
             frontier = self.frontiers.get(partition, BEFORE_ALL)
             if frontier is None:
                 continue
-            here = frontier[0] + self.lead_seconds
+            here = frontier[0]
             bound = here if bound is None else min(bound, here)
         return bound
 
@@ -284,7 +284,7 @@ class ModelFeed:
 def register_model_feed(app: faust.App, settings: Settings, models: OnlineModels) -> tuple[ModelFeed, Any]:
     """The feed as a task of ``app``, and the topic handle its entries are sent with."""
     topic = feed_topic(settings)
-    feed = ModelFeed(settings.kafka, topic, worker_identity(settings), models, settings.worker.group_lead_seconds)
+    feed = ModelFeed(settings.kafka, topic, worker_identity(settings), models)
 
     @app.task
     async def _follow_model_feed() -> None:

@@ -125,6 +125,15 @@ def test_the_group_limit_holds_records_at_or_past_it_until_max_idle() -> None:
     assert aligner.frontier(everything_fetched) is None  # all released, nothing left to fetch
 
 
+def test_a_lead_lets_that_many_records_past_the_limit_until_it_moves() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=5.0)
+    for offset in range(6):
+        aligner.add(record("tax", 0, offset, 10.0 + offset))
+    assert items(aligner.release(everything_fetched, now=0.0, limit=11.0, lead=2)) == ["tax0@0", "tax0@1", "tax0@2"]
+    assert aligner.release(everything_fetched, now=1.0, limit=11.0, lead=2) == []
+    assert items(aligner.release(everything_fetched, now=2.0, limit=12.5, lead=2)) == ["tax0@3", "tax0@4"]
+
+
 def test_the_frontier_of_a_partition_still_fetching_is_its_last_released_record() -> None:
     aligner = EventTimeAligner(TOPICS)
     aligner.assign({0})

@@ -12,8 +12,8 @@ def learning(uscc: str, value: float) -> Learning:
     return Learning(uscc, ("C|small", "*|small", "*"), {"revenue_annual": value}, None, False, 24_300)
 
 
-def feed_of(worker: str = "me", lead: float = 10.0) -> ModelFeed:
-    return ModelFeed(KafkaSettings(), "test-model-feed", worker, OnlineModels(), lead)
+def feed_of(worker: str = "me") -> ModelFeed:
+    return ModelFeed(KafkaSettings(), "test-model-feed", worker, OnlineModels())
 
 
 def test_other_workers_entries_are_learned_in_merge_order_before_each_record() -> None:
@@ -36,8 +36,8 @@ def test_other_workers_entries_are_learned_in_merge_order_before_each_record() -
     assert set(peers.where) == {"B1", "B2"} and feed.models.feed_offset == 4
 
 
-def test_the_limit_is_the_earliest_frontier_of_the_partitions_held_elsewhere_plus_the_lead() -> None:
-    feed = feed_of(lead=10.0)
+def test_the_limit_is_the_earliest_frontier_of_the_partitions_held_elsewhere() -> None:
+    feed = feed_of()
     assert feed.limit({0, 1}, 4) == float("-inf")  # nobody has said anything of 2 and 3 yet: wait
     assert feed.limit({0, 1, 2, 3}, 4) is None  # a worker alone
     feed.arrived.extend([
@@ -46,10 +46,10 @@ def test_the_limit_is_the_earliest_frontier_of_the_partitions_held_elsewhere_plu
         (2, encode_frontier(Frontier("me", (1.0, 0, 0, 0), (0, 1)))),  # its own: ignored
     ])  # fmt: skip
     feed.take_arrived()
-    assert feed.limit({0, 1}, 4) == 110.0
+    assert feed.limit({0, 1}, 4) == 100.0
     feed.arrived.append((3, encode_frontier(Frontier("w2", (150.0, 0, 2, 9), (2, 3)))))
     feed.take_arrived()
-    assert feed.limit({0, 1}, 4) == 160.0
+    assert feed.limit({0, 1}, 4) == 150.0
 
 
 def test_a_frontier_is_published_only_when_it_changed() -> None:
