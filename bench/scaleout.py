@@ -24,7 +24,6 @@ import os
 import statistics
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from simulator import SimulationConfig, simulate
 from streams import broker
 from streams.harness import (
     WorkerProcess,
-    free_port,
+    fresh_group,
     isolated_env,
     pair_envs,
     read_topic,
@@ -66,18 +65,6 @@ def _environment(tmp: Path, bootstrap: str, partitions: int) -> dict[str, str]:
     return env
 
 
-def _fresh_group(env: dict[str, str], tmp: Path) -> dict[str, str]:
-    """The same input topics; a new group, outputs, data dir, database and web port."""
-    tag = uuid.uuid4().hex[:8]
-    outputs = {k: f"{v}.{tag}" for k, v in env.items() if k.startswith("ENTBRAIN_KAFKA__TOPICS__")}
-    for kind in ("REGISTRATION", "TAX", "SOCIAL_SECURITY"):
-        outputs.pop(f"ENTBRAIN_KAFKA__TOPICS__{kind}")
-    return env | outputs | {
-        "ENTBRAIN_WORKER__APP_ID": f"bench-scale-{tag}", "ENTBRAIN_WORKER__DATA_DIR": str(tmp / tag / "worker"),
-        "ENTBRAIN_CLICKHOUSE__URL": f"chdb://{tmp / tag / 'clickhouse'}", "ENTBRAIN_WEB__PORT": str(free_port()),
-    }  # fmt: skip
-
-
 def consumed(workers: list[WorkerProcess]) -> int:
     total = 0
     for worker in workers:
@@ -90,7 +77,7 @@ def consumed(workers: list[WorkerProcess]) -> int:
 
 def run_throughput(env: dict[str, str], tmp: Path, events: int, workers: int) -> dict[str, Any]:
     """Events/s of ``workers`` workers (1 or 2) over the backlog on ``env``'s input topics."""
-    group = _fresh_group(env, tmp)
+    group = fresh_group(env, tmp)
     settings = settings_from(group)
     envs = list(pair_envs(group, tmp / group["ENTBRAIN_WORKER__APP_ID"])) if workers == 2 else [group]
     procs = [
@@ -190,7 +177,7 @@ def failover_once(
 def run_failover(
     env: dict[str, str], tmp: Path, kills: int, rate: float, config: SimulationConfig
 ) -> dict[str, Any]:
-    group = _fresh_group(env, tmp)
+    group = fresh_group(env, tmp)
     settings = settings_from(group)
     owner_env, relay_env = pair_envs(group, tmp / group["ENTBRAIN_WORKER__APP_ID"])
     stream = threading.Thread(target=produce_all, args=(settings, list(stamped(simulate(config)))),

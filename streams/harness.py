@@ -225,6 +225,18 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0, expect: int | 
         consumer.close()
 
 
+def fresh_group(env: dict[str, str], tmp: Path) -> dict[str, str]:
+    """The same input topics; a new group, outputs, data dir, database and web port (under ``tmp/<tag>``)."""
+    tag = uuid.uuid4().hex[:8]
+    inputs = {f"ENTBRAIN_KAFKA__TOPICS__{kind}" for kind in ("REGISTRATION", "TAX", "SOCIAL_SECURITY")}
+    outputs = {k: f"{v}.{tag}" for k, v in env.items() if k.startswith("ENTBRAIN_KAFKA__TOPICS__") and k not in inputs}
+    return env | outputs | {
+        "ENTBRAIN_WORKER__APP_ID": f"group-{tag}", "ENTBRAIN_WORKER__DATA_DIR": str(tmp / tag / "worker"),
+        "ENTBRAIN_CLICKHOUSE__URL": f"chdb://{(tmp / tag / 'clickhouse').resolve()}",
+        "ENTBRAIN_WEB__PORT": str(free_port()),
+    }  # fmt: skip
+
+
 def pair_envs(env: dict[str, str], tmp: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Two workers of one group on one machine (embedded ClickHouse): the first holds chDB and
     writes the rows the second relays to it (:mod:`streams.row_relay`)."""

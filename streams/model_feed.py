@@ -171,6 +171,7 @@ class ModelFeed:
         self.worker = worker
         self.models = models
         self.caught_up = asyncio.Event()
+        self.news = asyncio.Event()  # set when records arrived: the merge may move on
         self.arrived: deque[tuple[int, bytes | None]] = deque()  # (offset, value), appended by the thread
         self.pending: list[tuple[Key, int, Learning]] = []  # heap of other workers' entries not learned yet
         self.frontiers: dict[int, Key | None] = {}  # partition → the latest frontier published for it
@@ -252,7 +253,7 @@ class ModelFeed:
     def _poll(self, consumer: Consumer) -> int:
         """Queue what arrived; the offset of the last record read (or -1)."""
         last = -1
-        for msg in consumer.consume(1000, 0.2):
+        for msg in consumer.consume(1000, 0.02):  # a frontier is news to wait for: a short wait
             if msg.error():
                 continue
             last = int(msg.offset() or 0)
@@ -274,6 +275,8 @@ class ModelFeed:
         try:
             while True:
                 last = await loop.run_in_executor(self._thread, self._poll, consumer)
+                if last >= 0:
+                    self.news.set()
                 if not self.caught_up.is_set() and last + 1 >= self._end:
                     log.info("model feed read to offset %d", self._end)
                     self.caught_up.set()

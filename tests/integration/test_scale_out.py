@@ -16,10 +16,20 @@ from typing import Any
 import orjson
 import pytest
 
-from config import Settings
+from bench.scaleout import compare_scores, final_scores
+from config import DIMENSIONS, Settings, load_scoring_config
+from config.scoring import Criterion
 from schemas.alert_catalogue import CATALOGUE, AlertType
 from simulator import SimulationConfig, simulate
-from streams.harness import WorkerProcess, isolated_env, pair_envs, read_topic, settings_from, settled
+from streams.harness import (
+    WorkerProcess,
+    fresh_group,
+    isolated_env,
+    pair_envs,
+    read_topic,
+    settings_from,
+    settled,
+)
 from streams.produce import produce_all
 from streams.send_times import stamped
 from tests.oracle import alerts_on_topic, expected_results, state_differences, worker_states
@@ -27,6 +37,9 @@ from tests.oracle import alerts_on_topic, expected_results, state_differences, w
 pytestmark = pytest.mark.kafka
 
 ORDER_FREE_TABLES = ("events", "dead_letters", "enterprise_snapshot")
+# One worker vs two, points of 100 (README, Scale-out): the tolerance the README states
+COMPOSITE_TOLERANCE = 2.0
+DIMENSION_TOLERANCE = 6.0
 
 
 def scale_env(tmp_path: Path, bootstrap: str) -> dict[str, str]:
@@ -122,3 +135,59 @@ def test_either_worker_answers_for_every_enterprise(tmp_path: Path, kafka_bootst
     finally:
         relay.stop()
         owner.stop()
+
+
+def run_group(env: dict[str, str], tmp: Path, workers: int, events: int) -> dict[str, dict[str, Any]]:
+    """A fresh group of ``workers`` over the produced inputs, run until settled: its final scores."""
+    group = fresh_group(env, tmp)
+    settings = settings_from(group)
+    envs = list(pair_envs(group, tmp / group["ENTBRAIN_WORKER__APP_ID"])) if workers == 2 else [group]
+    procs = [WorkerProcess(e, tmp / f"{group['ENTBRAIN_WORKER__APP_ID']}-{n}.log").start() for n, e in enumerate(envs)]
+    try:
+        procs[0].wait_for(lambda: sum(p.counts()["consumed"] for p in procs) >= events and settled(settings),
+                          timeout=400, what="every input committed, every row written")  # fmt: skip
+        if workers == 2:
+            assert all(p.counts()["consumed"] > 0 for p in procs)  # both took part
+            assert procs[0].health()["models"]["learned_from_other_workers"] > 0
+    finally:
+        for proc in procs:
+            proc.stop()
+    return final_scores(settings.kafka.bootstrap_servers, settings.worker.app_id)
+
+
+def test_one_worker_and_two_give_the_same_tiers_lists_and_percentiles_within_tolerance(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """The scores do not depend on the number of workers (streams.model_feed): every worker
+    learns what the others scored, in the merge's order, a batch apart at most."""
+    env = isolated_env(tmp_path, kafka_bootstrap, partitions=4)
+    messages = list(stamped(simulate(SimulationConfig(enterprises=120, months=8, seed=13))))
+    produce_all(settings_from(env), messages, show_progress=False)
+    one = run_group(env, tmp_path, 1, len(messages))
+    two = run_group(env, tmp_path, 2, len(messages))
+    assert len(one) == len(two) == 120
+    difference = compare_scores(one, two)
+    assert difference["composite_abs_diff"]["max"] <= COMPOSITE_TOLERANCE
+    assert difference["dimension_abs_diff"]["max"] <= DIMENSION_TOLERANCE
+    # A tier or a list differs only where the two runs' values lie either side of its threshold.
+    config = load_scoring_config()
+    for uscc in one:
+        if one[uscc].get("tier") != two[uscc].get("tier"):
+            assert straddled(one[uscc], two[uscc], config.tiers), (uscc, one[uscc], two[uscc])
+        if sorted(one[uscc].get("lists", [])) != sorted(two[uscc].get("lists", [])):
+            assert straddled(one[uscc], two[uscc], config.lists), (uscc, one[uscc], two[uscc])
+    assert difference["tiers_equal"] >= 0.95
+
+
+def straddled(a: dict[str, Any], b: dict[str, Any], criteria: tuple[Criterion, ...]) -> bool:
+    """Whether a threshold of ``criteria`` on a score lies between the values of ``a`` and ``b``."""
+
+    def values(scores: dict[str, Any]) -> dict[str, float]:
+        return {"composite": scores.get("composite", 0.0), "exit_risk": scores.get("exit_risk") or 0.0,
+                **dict(zip(DIMENSIONS, scores.get("dims", []), strict=False))}  # fmt: skip
+
+    va, vb = values(a), values(b)
+    return any(
+        min(va[c.field], vb[c.field]) <= c.value <= max(va[c.field], vb[c.field])
+        for criterion in criteria for c in (*criterion.all, *criterion.any) if c.field in va
+    )  # fmt: skip
