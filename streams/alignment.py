@@ -29,8 +29,9 @@ how far this worker's merge has gone (every record of its partitions before that
 been released), the workers publish it, and :meth:`EventTimeAligner.release` takes the
 group's ``limit``: a record goes while its time is below it, and ``lead`` records more past
 it until the limit moves, so during a backlog no worker runs ahead of the others by more
-than about a batch; a record past that waits for the group for at most ``max_idle`` seconds
-(then goes, counted as ``awaited_group``).
+than about a batch; a record past that waits for the group for at most ``max_idle`` seconds,
+then another ``lead`` records go (counted as ``awaited_group``): a worker that does not
+publish its frontier slows the others down, it does not let them run away.
 
 >>> aligner = EventTimeAligner(("reg", "tax"), max_idle=10.0)
 >>> for topic, offset, t in [("tax", 0, 5.0), ("tax", 1, 9.0), ("reg", 0, 7.0)]:
@@ -175,8 +176,8 @@ class EventTimeAligner:
                     self.group_waiting_since = now
                 if now - self.group_waiting_since < self.max_idle:
                     break
-                self.awaited_group += 1
-                limit = None  # waited long enough for the group: release what is buffered
+                self.awaited_group += 1  # waited long enough for the group: another lead
+                self.past_limit = 1 - max(1, lead)
             self.group_waiting_since = None  # the group let this one go: a later wait starts afresh
             if not blocked and self.settle and len(heap) < len(queues):
                 # A partition has nothing buffered and looked caught up at its last fetch:

@@ -416,7 +416,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _publish_frontier() -> None:
         """Tell the group's other workers how far this merge has gone (streams.model_feed)."""
         owned = {partition for _, partition in starts}
-        mine = feed.frontier_to_publish(aligner.frontier(caught_up), owned)
+        mine = feed.frontier_to_publish(aligner.frontier(caught_up), owned, asyncio.get_running_loop().time())
         if mine is not None:
             try:
                 await feed_topic.send(key=f"~frontier/{feed.worker}".encode(), value=encode_frontier(mine))

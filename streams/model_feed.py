@@ -59,6 +59,7 @@ from streams.alignment import BEFORE_ALL, Key
 from streams.kafka_security import confluent_config
 
 log = logging.getLogger(__name__)
+REPUBLISH_SECONDS = 5.0
 
 
 def feed_topic(settings: Settings) -> str:
@@ -179,6 +180,7 @@ class ModelFeed:
         self.learned = 0  # other workers' entries learned
         self.skipped = 0  # records that are neither entries nor frontiers
         self.published: Frontier | None = None
+        self.published_at = 0.0
         self._end = 0
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-feed")
 
@@ -189,9 +191,10 @@ class ModelFeed:
             self.read_to = offset + 1
             item = decode(value)
             if isinstance(item, Frontier):
-                if item.worker != self.worker:
-                    for partition in item.partitions:
-                        self.frontiers[partition] = item.frontier
+                # Its own too: for a partition it gave up, its last frontier bounds the new
+                # owner's until that one publishes its own (the owner starts from there).
+                for partition in item.partitions:
+                    self.frontiers[partition] = item.frontier
             elif isinstance(item, Entry):
                 if item.worker != self.worker:  # its own the scorer learned when it scored
                     heapq.heappush(self.pending, (item.at, offset, item.learning))
@@ -231,12 +234,14 @@ class ModelFeed:
             bound = here if bound is None else min(bound, here)
         return bound
 
-    def frontier_to_publish(self, frontier: Key | None, owned: set[int]) -> Frontier | None:
-        """This worker's frontier, when it changed since it was last published."""
+    def frontier_to_publish(self, frontier: Key | None, owned: set[int], now: float) -> Frontier | None:
+        """This worker's frontier, when it changed since it was last published or every
+        ``REPUBLISH_SECONDS`` (a worker that starts reading the feed from a checkpoint learns
+        it then, even from a worker whose merge stands still)."""
         mine = Frontier(self.worker, frontier, tuple(sorted(owned)))
-        if mine == self.published:
+        if mine == self.published and now - self.published_at < REPUBLISH_SECONDS:
             return None
-        self.published = mine
+        self.published, self.published_at = mine, now
         return mine
 
     def _open(self, start: int | None) -> Consumer:

@@ -11,6 +11,7 @@ from sinks import Database, migrate
 from streams.app import build_app
 from streams.kafka_admin import ensure_topics
 from streams.logs import use_json
+from streams.model_feed import ensure_feed_topic, feed_topic
 from streams.row_relay import RelayedDatabase
 from streams.row_writer import RelayedRowsWriter
 
@@ -46,6 +47,7 @@ def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     if settings.log.format == "json":
         use_json()  # from the first line, before Faust sets up its own handlers
     ensure_topics(settings.kafka)
+    ensure_feed_topic(settings.kafka, feed_topic(settings))  # before faust looks for it
     if relays_rows(settings):  # the notifier queries and writes ClickHouse: it runs in the owner
         settings = settings.model_copy(update={"notifier": settings.notifier.model_copy(update={"enabled": False})})
     db = open_database(settings)

@@ -159,8 +159,9 @@ def test_one_worker_and_two_give_the_same_tiers_lists_and_percentiles_within_tol
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
     """The scores do not depend on the number of workers (streams.model_feed): every worker
-    learns what the others scored, in the merge's order, a batch apart at most."""
-    env = isolated_env(tmp_path, kafka_bootstrap, partitions=4)
+    learns what the others scored, in the merge's order, at most a lead apart — here 100
+    records (~1.5 days of this small park's event time; the default, a batch, is a month)."""
+    env = isolated_env(tmp_path, kafka_bootstrap, partitions=4) | {"ENTBRAIN_WORKER__GROUP_LEAD_RECORDS": "100"}
     messages = list(stamped(simulate(SimulationConfig(enterprises=120, months=8, seed=13))))
     produce_all(settings_from(env), messages, show_progress=False)
     one = run_group(env, tmp_path, 1, len(messages))

@@ -120,7 +120,7 @@ def test_the_group_limit_holds_records_at_or_past_it_until_max_idle() -> None:
     assert aligner.frontier(everything_fetched) == (4.0, 1, 0, 1)  # the head that waits
     assert items(aligner.release(everything_fetched, now=101.0, limit=5.0)) == ["tax0@1"]  # then waits
     assert aligner.release(everything_fetched, now=105.9, limit=5.0) == []
-    assert items(aligner.release(everything_fetched, now=106.0, limit=5.0)) == ["reg0@0"]
+    assert items(aligner.release(everything_fetched, now=106.0, limit=5.0)) == ["reg0@0"]  # one more
     assert aligner.awaited_group == 1
     assert aligner.frontier(everything_fetched) is None  # all released, nothing left to fetch
 

@@ -43,17 +43,20 @@ def test_the_limit_is_the_earliest_frontier_of_the_partitions_held_elsewhere() -
     feed.arrived.extend([
         (0, encode_frontier(Frontier("w2", (100.0, 0, 2, 5), (2,)))),
         (1, encode_frontier(Frontier("w3", None, (3,)))),  # caught up: no bound
-        (2, encode_frontier(Frontier("me", (1.0, 0, 0, 0), (0, 1)))),  # its own: ignored
+        (2, encode_frontier(Frontier("me", (1.0, 0, 0, 0), (0, 1)))),  # its own: for partitions it holds
     ])  # fmt: skip
     feed.take_arrived()
     assert feed.limit({0, 1}, 4) == 100.0
+    assert feed.limit({1}, 4) == 1.0  # a partition it gave up: its own last frontier until the new owner's
     feed.arrived.append((3, encode_frontier(Frontier("w2", (150.0, 0, 2, 9), (2, 3)))))
     feed.take_arrived()
     assert feed.limit({0, 1}, 4) == 150.0
 
 
-def test_a_frontier_is_published_only_when_it_changed() -> None:
+def test_a_frontier_is_published_when_it_changed_and_every_few_seconds() -> None:
     feed = feed_of()
-    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0}) == Frontier("me", (1.0, 0, 0, 0), (0,))
-    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0}) is None
-    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}) is not None
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0}, now=100.0) == Frontier("me", (1.0, 0, 0, 0), (0,))
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0}, now=101.0) is None
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}, now=102.0) is not None
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}, now=106.9) is None
+    assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}, now=107.0) is not None
