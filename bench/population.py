@@ -40,7 +40,13 @@ def rss_bytes(pid: int) -> int:
 
 
 def disk_bytes(path: Path) -> int:
-    """Space allocated on disk (RocksDB preallocates files beyond what they hold)."""
+    """Space allocated on disk (RocksDB preallocates files beyond what they hold): a file, or a directory's files.
+
+    >>> disk_bytes(Path("/nonexistent"))
+    0
+    """
+    if path.is_file():
+        return path.stat().st_blocks * 512
     return sum(p.stat().st_blocks * 512 for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 

@@ -6,6 +6,7 @@ client, so the three input topics stay co-partitioned by USCC with the state tab
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaException, Producer
@@ -53,7 +54,27 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
+    wait_listed(admin, missing, timeout)
     return missing
+
+
+def wait_listed(admin: AdminClient, names: Iterable[str], timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata lists every topic of ``names`` with its partitions.
+
+    A topic another process is creating at the same moment answers ``TOPIC_ALREADY_EXISTS``
+    before it is listed; a consumer group that joins then is assigned none of its partitions
+    and does not look again for minutes.
+    """
+    wanted = list(names)
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = admin.list_topics(timeout=timeout).topics
+        absent = [n for n in wanted if n not in listed or listed[n].error is not None or not listed[n].partitions]
+        if not absent:
+            return
+        if time.monotonic() > deadline:
+            raise KafkaException(f"topics not listed by the broker after {timeout:g} s: {', '.join(absent)}")
+        time.sleep(0.2)
 
 
 def _topic_config(name: str, compacted: set[str], verdicts: str) -> dict[str, str]:

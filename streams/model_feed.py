@@ -56,6 +56,7 @@ from config import KafkaSettings, Settings
 from detectors.models import OnlineModels
 from detectors.scoring.scorer import Learning
 from streams.alignment import BEFORE_ALL, Key
+from streams.kafka_admin import wait_listed
 from streams.kafka_security import confluent_config
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ def ensure_feed_topic(kafka: KafkaSettings, name: str, timeout: float = 30.0) ->
     except KafkaException as exc:
         if "TOPIC_ALREADY_EXISTS" not in str(exc):
             raise
+    wait_listed(admin, [name], timeout)
 
 
 class ModelFeed:
