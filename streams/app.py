@@ -251,6 +251,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         if loop_time - runtime.last_checkpoint < settings.worker.checkpoint_seconds:
             return None
         runtime.last_checkpoint = loop_time
+        feed.mark_position()
         return dump_models(runtime.models)  # in the event loop: the models do not change under the pickler
 
     async def _save_models(payload: bytes | None) -> None:
@@ -413,6 +414,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             await _drain()
             await _publish_frontier()
 
+    def input_partitions() -> int:
+        """The input topics' partitions as the consumer's metadata has them (else as configured)."""
+        try:
+            known = app.consumer.topic_partitions(topics.registration)
+        except Exception:  # noqa: BLE001 - a consumer not started yet: the configured count
+            known = None
+        return int(known or kafka.partitions)
+
     async def _publish_frontier() -> None:
         """Tell the group's other workers how far this merge has gone (streams.model_feed)."""
         owned = {partition for _, partition in starts}
@@ -428,7 +437,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         loop = asyncio.get_running_loop()
         unaligned = (aligner.idled, aligner.forced)
         feed.take_arrived()
-        limit = feed.limit({partition for _, partition in starts}, kafka.partitions)
+        limit = feed.limit({partition for _, partition in starts}, input_partitions())
         released = aligner.release(caught_up, loop.time(), limit, settings.worker.group_lead_records)
         runtime.metrics.aligner_releases.labels("group").set(aligner.awaited_group)
         if (aligner.idled, aligner.forced) != unaligned:

@@ -202,7 +202,7 @@ class ModelFeed:
                     heapq.heappush(self.pending, (item.at, offset, item.learning))
             elif value is not None:
                 self.skipped += 1
-        self._mark_position()
+        self.mark_position()
 
     def learn_before(self, at: Key) -> int:
         """Learn the other workers' entries of records before ``at`` in the merge, in its order."""
@@ -212,13 +212,12 @@ class ModelFeed:
         while pending and pending[0][0] < at:
             scorer.learn(heapq.heappop(pending)[2])
             learned += 1
-        if learned:
-            self.learned += learned
-            self._mark_position()
+        self.learned += learned
         return learned
 
-    def _mark_position(self) -> None:
-        """The checkpoint's feed position: before the earliest entry not learned yet."""
+    def mark_position(self) -> None:
+        """Set the checkpoint's feed position: before the earliest entry not learned yet
+        (before the models are pickled; linear in the entries waiting)."""
         position = min((offset for _, offset, _ in self.pending), default=self.read_to)
         if position is not None:
             self.models.feed_offset = position

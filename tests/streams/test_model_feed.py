@@ -30,9 +30,11 @@ def test_other_workers_entries_are_learned_in_merge_order_before_each_record() -
     assert feed.learn_before((15.0, 0, 0, 3)) == 1
     peers = feed.models.scorer.peers
     assert set(peers.where) == {"B1"}
+    feed.mark_position()
     assert feed.models.feed_offset == 0
     assert feed.learn_before((20.0, 0, 1, 0)) == 0  # not before itself
     assert feed.learn_before((25.0, 0, 0, 4)) == 1
+    feed.mark_position()
     assert set(peers.where) == {"B1", "B2"} and feed.models.feed_offset == 4
 
 
