@@ -34,8 +34,22 @@ IndustryCode = Annotated[str, AfterValidator(check_industry)]
 OrgCode = Annotated[str, AfterValidator(check_org_code)]
 RegistrationNumber = Annotated[str, AfterValidator(check_registration_number)]
 TaxpayerId = Annotated[str, AfterValidator(check_taxpayer_id)]
+CENT = Decimal("0.01")
+
+
+def in_cents(value: Decimal) -> Decimal:
+    """An amount written with trailing zeros past the cents (``"68508.600"``, which the
+    ``decimal_places`` check accepts) as cents; every accepted amount has at most two places.
+
+    >>> in_cents(Decimal("68508.600")), in_cents(Decimal("12.5")), in_cents(Decimal("7E+2"))
+    (Decimal('68508.60'), Decimal('12.5'), Decimal('7E+2'))
+    """
+    exponent = value.as_tuple().exponent
+    return value.quantize(CENT) if isinstance(exponent, int) and exponent < -2 else value
+
+
 Money = Annotated[
-    Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
+    Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False), AfterValidator(in_cents)
 ]
 Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]

@@ -21,7 +21,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from schemas.decode import decode_event, validate_payload
 from schemas.errors import EventRejected
-from schemas.events import EVENT_MODELS, business_month
+from schemas.events import EVENT_MODELS, SocialSecurityFiling, business_month
 from simulator import SimulationConfig, simulate
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -317,3 +317,17 @@ def test_null_and_oversized_messages() -> None:
     check(decode_event(None, NOW))
     check(decode_event(b" " * 1_000_001, NOW))
     check(decode_event(b"", NOW))
+
+
+def test_an_amount_with_trailing_zeros_past_the_cents_is_kept_in_cents() -> None:
+    """Found by ``test_damaged_simulator_messages``: ``"68508.600"`` passed the two-decimal
+    check (it is 68508.6) but kept three places."""
+    raw = (b'{"event_id":"100afff9-0000003a3","uscc":"91330110MABAN5XGPL","kind":"social_security",'
+           b'"occurred_at":"2026-08-22T12:39:49+08:00","source":"sim-hrss","schema_version":1,"period":"2026-08",'
+           b'"insured_headcount":12,"contribution_base":"187694.85","paid":"68508.600"}')  # fmt: skip
+    event = decode_event(raw, NOW)
+    check(event)
+    assert isinstance(event, SocialSecurityFiling)
+    assert event.paid == Decimal("68508.60") and str(event.paid) == "68508.60"
+    rejected = decode_event(raw.replace(b'"68508.600"', b'"68508.605"'), NOW)
+    assert isinstance(rejected, EventRejected)  # a third decimal that is not zero is still refused
