@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -277,8 +278,13 @@ class Notifier:
     async def _work(self, subscription_id: str) -> None:
         queue = self._queues[subscription_id]
         loop = asyncio.get_running_loop()
+        unsettled: deque[asyncio.Future[None]] = deque()  # this subscription's notifications settling
         while True:
             batch = [await queue.get()]
+            # The ledger of one notification is acknowledged while the next goes out, never of
+            # more: a notifier killed then re-sends at most two per subscription (same key).
+            while len(unsettled) > 1:
+                await unsettled.popleft()
             sub = self.subscriptions.get(subscription_id)
             window = sub.group_window_seconds if sub is not None else 0.0
             deadline = loop.time() + window
@@ -303,6 +309,9 @@ class Notifier:
             settling = asyncio.ensure_future(self._settle([(p, o) for p, o, _, _ in batch], durable))
             self._settling.add(settling)
             settling.add_done_callback(self._settling.discard)
+            unsettled.append(settling)
+            while unsettled and unsettled[0].done():
+                unsettled.popleft()
 
     async def _settle(self, offsets: list[tuple[int, int]], durable: list[asyncio.Task[None]]) -> None:
         """Once its ledger records are acknowledged, each alert message counts one subscriber fewer."""
