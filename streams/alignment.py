@@ -148,13 +148,14 @@ class EventTimeAligner:
         bound: Key | None = None
         for tp, queue in self.queues.items():
             if queue:
-                here = self._key(queue[0])[:4]
+                head = queue[0]
+                here = self.key(head.topic, head.partition, head.offset, head.event_time)
             elif not self._done(tp, caught_up):
                 here = self.last_released.get(tp, BEFORE_ALL)
             else:
                 continue
             if bound is None or here < bound:
-                bound = here  # type: ignore[assignment]
+                bound = here
         return bound
 
     def release(self, caught_up: CaughtUp, now: float, limit: float | None = None, lead: int = 0) -> list[Record]:
@@ -200,7 +201,7 @@ class EventTimeAligner:
             queue = queues[tp]
             record = queue.popleft()
             out.append(record)
-            self.last_released[tp] = self._key(record)[:4]  # type: ignore[assignment]
+            self.last_released[tp] = self.key(record.topic, record.partition, record.offset, record.event_time)
             held -= 1
             if queue:
                 heapq.heappush(heap, self._key(queue[0]))
@@ -211,8 +212,9 @@ class EventTimeAligner:
         return out
 
     def _key(self, record: Record) -> tuple[float, int, int, int, tuple[str, int]]:
-        tp = (record.topic, record.partition)
-        return (record.event_time, self.rank[record.topic], record.partition, record.offset, tp)
+        """The record's :meth:`key` and its partition (the heap's entries)."""
+        return (*self.key(record.topic, record.partition, record.offset, record.event_time),
+                (record.topic, record.partition))  # fmt: skip
 
     def _done(self, tp: tuple[str, int], caught_up: CaughtUp) -> bool:
         return caught_up(tp[0], tp[1], self.next_offset.get(tp, -1))

@@ -31,31 +31,34 @@ def ensure_topics(kafka: KafkaSettings, names: Iterable[str] | None = None, time
         *topics.compacted(), topics.notifications_deadletter, topics.resolve, topics.unmatched, topics.rows,
         topics.verdicts,
     ]  # fmt: skip
-    admin = AdminClient(confluent_config(kafka))
-    existing = set(admin.list_topics(timeout=timeout).topics)
-    missing = [n for n in wanted if n not in existing]
-    if not missing:
-        return []
     compacted = set(topics.compacted())
     single = {topics.rows, topics.verdicts}  # one partition: one order for every reader
-    futures = admin.create_topics(
-        [
-            NewTopic(
-                n, num_partitions=1 if n in single else kafka.partitions,
-                replication_factor=kafka.replication_factor,
-                config=_topic_config(n, compacted, topics.verdicts),
-            )  # fmt: skip
-            for n in missing
-        ]
-    )
-    for future in futures.values():
+    return create_missing(kafka, [
+        NewTopic(
+            n, num_partitions=1 if n in single else kafka.partitions, replication_factor=kafka.replication_factor,
+            config=_topic_config(n, compacted, topics.verdicts),
+        )
+        for n in wanted
+    ], timeout)  # fmt: skip
+
+
+def create_missing(kafka: KafkaSettings, wanted: list[NewTopic], timeout: float = 30.0) -> list[str]:
+    """Create the topics of ``wanted`` that do not exist yet, and wait until the broker lists
+    them (also those another process was creating at the same moment); return those created."""
+    admin = AdminClient(confluent_config(kafka))
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [t for t in wanted if t.topic not in existing]
+    if not missing:
+        return []
+    for future in admin.create_topics(missing).values():
         try:
             future.result(timeout)
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
-    wait_listed(admin, missing, timeout)
-    return missing
+    names = [t.topic for t in missing]
+    wait_listed(admin, names, timeout)
+    return names
 
 
 def wait_listed(admin: AdminClient, names: Iterable[str], timeout: float = 30.0) -> None:

@@ -49,14 +49,14 @@ from typing import Any
 
 import faust
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka.admin import NewTopic
 
 from config import KafkaSettings, Settings
 from detectors.models import OnlineModels
 from detectors.scoring.scorer import Learning
 from streams.alignment import BEFORE_ALL, Key
-from streams.kafka_admin import wait_listed
+from streams.kafka_admin import create_missing
 from streams.kafka_security import confluent_config
 
 log = logging.getLogger(__name__)
@@ -152,17 +152,9 @@ def decode(value: bytes | None) -> Entry | Frontier | None:
 
 def ensure_feed_topic(kafka: KafkaSettings, name: str, timeout: float = 30.0) -> None:
     """One partition (one order for every reader), compacted by USCC."""
-    admin = AdminClient(confluent_config(kafka))
-    if name in admin.list_topics(timeout=timeout).topics:
-        return
     topic = NewTopic(name, num_partitions=1, replication_factor=kafka.replication_factor,
                      config={"cleanup.policy": "compact"})  # fmt: skip
-    try:
-        admin.create_topics([topic])[name].result(timeout)
-    except KafkaException as exc:
-        if "TOPIC_ALREADY_EXISTS" not in str(exc):
-            raise
-    wait_listed(admin, [name], timeout)
+    create_missing(kafka, [topic], timeout)
 
 
 class ModelFeed:
