@@ -1,6 +1,7 @@
 """A large population in one worker: memory and disk per enterprise, load and recovery times.
 
-``python -m bench.population [--enterprises N] [--months M] [--store rocksdb://|memory://] [--json FILE]``
+``python -m bench.population [--enterprises N] [--months M] [--store rocksdb://|memory://]
+[--checkpoint-seconds S] [--trace FILE] [--max-rss-gb G] [--json FILE]``
 
 A simulated park (registration and monthly filings, no daily e-invoices) is produced to
 4 partitions; one worker with the given table store loads it (time until every input is
@@ -8,6 +9,10 @@ committed and every row written). Then: the worker's resident memory above what 
 once started, the disk its table store (RocksDB) and its models checkpoint take, and the changelog, each per
 enterprise; then the worker is stopped (SIGTERM) and started again, and the time until it
 is ready (``/ready``: the table recovered) is the recovery time.
+
+A long load can be followed while it runs and kept if it is cut short: ``--trace`` appends
+one JSON line every 30 s (seconds, events consumed, resident MB); ``--max-rss-gb`` stops the
+load (and reports it) before the worker's memory would crowd the machine.
 """
 
 from __future__ import annotations
@@ -65,13 +70,15 @@ def is_ready(worker: WorkerProcess) -> bool:
         return False
 
 
-def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict[str, Any]:
+def run(tmp: Path, enterprises: int, months: int, store: str, seed: int, checkpoint_seconds: float = 0.0,
+        trace_file: Path | None = None, max_rss_gb: float = 20.0) -> dict[str, Any]:  # fmt: skip
     base = Settings()
     broker.started_for_process(base)
     env = isolated_env(tmp, base.kafka.bootstrap_servers, partitions=4)
     for name in _NOT_DEFAULTS:
         env.pop(name)
     env["ENTBRAIN_WORKER__TABLE_STORE"] = store
+    env["ENTBRAIN_WORKER__CHECKPOINT_SECONDS"] = str(checkpoint_seconds)
     settings = settings_from(env)
     config = SimulationConfig(enterprises=enterprises, months=months, seed=seed, daily_invoices=False)
     produced = produce_all(settings, stamped(simulate(config)), label="producing the park").produced
@@ -80,6 +87,8 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict
     rss_start = rss_bytes(worker.proc.pid)
     trace: list[tuple[int, int]] = []
     started = time.monotonic()
+    last_trace = started - 30.0
+    stopped_at_rss = False
     with Progress(TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:  # fmt: skip
         task = progress.add_task("load", total=produced)
@@ -89,10 +98,27 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict
             progress.update(task, completed=min(done, produced))
             while marks and done >= marks[0]:  # resident memory along the load: its slope, not one point
                 trace.append((marks.pop(0), rss_bytes(worker.proc.pid)))
+            rss = rss_bytes(worker.proc.pid)
+            if trace_file is not None and time.monotonic() - last_trace >= 30.0:
+                last_trace = time.monotonic()
+                line = {"seconds": round(last_trace - started), "consumed": done, "rss_mb": round(rss / 2**20)}
+                with trace_file.open("ab") as out:
+                    out.write(orjson.dumps(line) + b"\n")
+            if rss > max_rss_gb * 2**30:
+                stopped_at_rss = True
+                break
             time.sleep(1.0)
         progress.update(task, completed=produced)
     load_seconds = time.monotonic() - started
     rss_loaded = rss_bytes(worker.proc.pid)
+    if stopped_at_rss:
+        loaded = consumed(worker)
+        worker.stop()
+        console.print(f"stopped: resident memory {rss_loaded / 2**30:.1f} GB > --max-rss-gb {max_rss_gb}")
+        return {"enterprises": enterprises, "months": months, "store": store, "events": produced,
+                "stopped_at_max_rss": True, "consumed": loaded, "load_seconds": round(load_seconds, 1),
+                "rss_start_mb": round(rss_start / 2**20, 1), "rss_at_stop_mb": round(rss_loaded / 2**20, 1),
+                "rss_mb_by_quarter": [round(rss / 2**20, 1) for _, rss in trace]}  # fmt: skip
     trace.append((produced, rss_loaded))
     store_dir = settings.worker.data_dir / settings.worker.app_id
     models_bytes = disk_bytes(store_dir / "models.pkl")
@@ -110,7 +136,7 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int) -> dict
     again.stop()
     return {
         "enterprises": enterprises, "months": months, "store": store, "events": produced,
-        "load_seconds": round(load_seconds, 1), "events_per_s": round(produced / load_seconds),
+        "checkpoint_seconds": checkpoint_seconds, "load_seconds": round(load_seconds, 1), "events_per_s": round(produced / load_seconds),
         "rss_start_mb": round(rss_start / 2**20, 1), "rss_loaded_mb": round(rss_loaded / 2**20, 1),
         "memory_bytes_per_enterprise": round((rss_loaded - rss_start) / enterprises),
         # resident MB when a quarter, half, three quarters and all of the events were consumed:
@@ -130,12 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--store", default="rocksdb://")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--checkpoint-seconds", type=float, default=0.0,
+                        help="ENTBRAIN_WORKER__CHECKPOINT_SECONDS (0: the models pickled every batch)")
+    parser.add_argument("--trace", type=Path, help="append a JSON line of progress and memory every 30 s")
+    parser.add_argument("--max-rss-gb", type=float, default=20.0, help="stop the load beyond this resident memory")
     parser.add_argument("--workdir", type=Path, default=Path(".data/bench/population"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     tmp = (args.workdir / time.strftime("%Y%m%d-%H%M%S")).resolve()
     tmp.mkdir(parents=True)
-    result = run(tmp, args.enterprises, args.months, args.store, args.seed)
+    result = run(tmp, args.enterprises, args.months, args.store, args.seed, args.checkpoint_seconds,
+                 args.trace, args.max_rss_gb)  # fmt: skip
     for key, value in result.items():
         console.print(f"{key}: {value}")
     if args.json:

@@ -59,6 +59,7 @@ from streams.relay_views import redirect_to_owner
 from streams.resolver_agent import register_resolver
 from streams.row_writer import RelayedRowsWriter
 from streams.table_store import register as register_table_store
+from streams.table_store import rocksdb_options
 from streams.verdict_feed import register_verdict_feed
 from streams.views import register_views
 
@@ -211,6 +212,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         key_type=bytes,
         value_type=bytes,
         use_partitioner=True,
+        options=rocksdb_options(settings.worker),
     )
     aligner = EventTimeAligner(
         topics.inputs(), settings.worker.align_max_idle_seconds, settings.worker.align_max_held,

@@ -11,9 +11,13 @@ and moves with it at a rebalance. :func:`register` makes ``rocksdb://`` use it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from faust.stores import STORES
 from faust.stores.rocksdb import Store
 from faust.streams import current_event
+
+from config.settings import WorkerSettings
 
 
 class PartitionedRocksDBStore(Store):  # type: ignore[misc]
@@ -29,3 +33,17 @@ class PartitionedRocksDBStore(Store):  # type: ignore[misc]
 
 def register() -> None:
     STORES.aliases["rocksdb"] = f"{__name__}:PartitionedRocksDBStore"
+
+
+def rocksdb_options(worker: WorkerSettings) -> dict[str, Any]:
+    """The table's RocksDB options (faust's ``RocksDBOptions``): memory bounded per partition.
+
+    >>> from config.settings import WorkerSettings
+    >>> rocksdb_options(WorkerSettings())["block_cache_size"] // 2**20
+    64
+    """
+    return {
+        "block_cache_size": worker.rocksdb_block_cache_mb * 2**20,
+        "write_buffer_size": worker.rocksdb_write_buffer_mb * 2**20,
+        "max_write_buffer_number": 2,
+    }

@@ -30,7 +30,9 @@ Guarding against label leakage:
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Mapping
+from typing import Any
 
 from river import compose, linear_model, optim, preprocessing
 
@@ -81,7 +83,11 @@ class ExitRiskModel:
             preprocessing.StandardScaler(),
             linear_model.LogisticRegression(optimizer=optim.SGD(learning_rate)),
         )
-        self.pending: dict[int, dict[str, tuple[dict[str, float], bool]]] = {}  # month → uscc → snapshot
+        # month → uscc → (input names, their values, label): a million pending snapshots as
+        # dicts took ~1.5 KB each; the names tuple is shared by every snapshot with the same
+        # inputs and the values are packed doubles (exact: a float is a double)
+        self.pending: dict[int, dict[str, tuple[tuple[str, ...], array[float], bool]]] = {}
+        self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.months: dict[str, list[int]] = {}
         self.size = 0
         self.clock: int | None = None
@@ -101,7 +107,8 @@ class ExitRiskModel:
         if uscc not in bucket:
             self.months.setdefault(uscc, []).append(month)
             self.size += 1
-        bucket[uscc] = (x, False)
+        names = tuple(x)
+        bucket[uscc] = (self._layouts.setdefault(names, names), array("d", x.values()), False)
         while self.size > self.max_pending:
             oldest = min(self.pending)
             dropped = next(iter(self.pending[oldest]))
@@ -114,7 +121,7 @@ class ExitRiskModel:
         for snap_month in self.months.pop(uscc, []):
             bucket = self.pending.get(snap_month, {})
             if uscc in bucket and 0 <= month - snap_month <= self.horizon_months:
-                bucket[uscc] = (bucket[uscc][0], True)
+                bucket[uscc] = (*bucket[uscc][:2], True)
                 ones += 1
         return ones
 
@@ -124,10 +131,10 @@ class ExitRiskModel:
             return
         self.clock = month
         for snap_month in sorted(m for m in self.pending if m + self.horizon_months < month):
-            for uscc, (x, label) in self.pending.pop(snap_month).items():
+            for uscc, (names, values, label) in self.pending.pop(snap_month).items():
                 self.size -= 1
                 self._unlink(uscc, snap_month)
-                self._learn(x, label)
+                self._learn(dict(zip(names, values, strict=True)), label)
 
     def forget(self, uscc: str) -> None:
         """Drop an enterprise's pending snapshots without learning them."""
@@ -148,6 +155,17 @@ class ExitRiskModel:
             months.remove(month)
             if not months:
                 del self.months[uscc]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Checkpoints written before snapshots were packed held ``(x, label)`` pairs."""
+        self.__dict__.update(state)
+        if "_layouts" in state:
+            return
+        self._layouts = {}
+        for bucket in self.pending.values():
+            for uscc, (x, label) in list(bucket.items()):  # type: ignore[misc]
+                names = tuple(x)
+                bucket[uscc] = (self._layouts.setdefault(names, names), array("d", x.values()), label)
 
     def _learn(self, x: dict[str, float], label: bool) -> None:
         self.model.learn_one(x, label)

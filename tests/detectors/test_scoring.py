@@ -193,7 +193,7 @@ def test_the_exit_event_itself_is_not_a_snapshot_and_held_out_enterprises_do_not
         update = scorer.score_one(state, NOW)
     assert update.exit_risk == 1.0 and update.lists == [] and update.tier == "at_risk"
     pending = {m: b[uscc] for m, b in scorer.exit_risk.pending.items() if uscc in b}
-    assert pending and all(label for _, label in pending.values())  # all pre-exit snapshots: positives
+    assert pending and all(label for *_, label in pending.values())  # all pre-exit snapshots: positives
     assert max(pending) == 2026 * 12 + 4  # the last snapshot is May's; the June exit left none
     assert uscc not in scorer.peers.where  # an exited enterprise is nobody's peer
     held_out = EnterpriseScorer(CONFIG, exit_holdout=1.0)
@@ -262,3 +262,49 @@ def test_two_scorers_sharing_their_learning_in_order_score_like_one() -> None:
         u: (s.tier, s.lists, s.composite, s.percentiles, s.exit_risk) for u, s in alone.items()
     }
     assert any(s.exit_risk for s in alone.values())  # the exit-risk model learned something to compare
+
+
+def test_packed_snapshots_learn_what_dict_snapshots_learned_and_old_checkpoints_load() -> None:
+    import pickle
+
+    from detectors.scoring.exit_risk import ExitRiskModel
+
+    given: list[dict[str, float]] = []
+
+    def run(model: ExitRiskModel) -> list[float]:
+        for month in range(24):
+            for i in range(40):
+                x = {"log_revenue_annual": 10.0 + i / 7 + month / 3, "arrears_ratio": (i % 5) / 9}
+                if i % 3:
+                    x["revenue_yoy"] = (i - 20) / 17
+                model.snapshot(f"e{i}", month, x)
+                given.append(x)
+                if i % 11 == 0 and month % 7 == 6:
+                    model.exited(f"e{i}", month)
+            model.advance(month)
+        return [model.predict({"log_revenue_annual": 10.0 + k, "arrears_ratio": 0.3}) for k in range(4)]
+
+    packed = ExitRiskModel(horizon_months=3)
+    learned: list[tuple[dict[str, float], bool]] = []
+    learn = packed._learn
+    packed._learn = lambda x, label: (learned.append((x, label)), learn(x, label))[1]  # type: ignore[method-assign]
+    reference = run(packed)
+    assert packed.positives and packed.negatives and len(packed._layouts) == 2
+    # every matured snapshot is learned with exactly the inputs it was given, in order
+    keys = [tuple(sorted(x.items())) for x in given]
+    assert len(learned) == packed.positives + packed.negatives
+    assert all(tuple(sorted(x.items())) in keys for x, _ in learned)
+    assert sum(label for _, label in learned) == packed.positives
+    # the same model, its pending snapshots stored the way checkpoints before packing held them
+    old = ExitRiskModel(horizon_months=3)
+    run(old)
+    state = old.__dict__.copy()
+    del state["_layouts"]
+    state["pending"] = {m: {u: (dict(zip(n, v, strict=True)), label) for u, (n, v, label) in b.items()}
+                        for m, b in old.pending.items()}  # fmt: skip
+    revived = ExitRiskModel.__new__(ExitRiskModel)
+    revived.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert revived.pending == old.pending
+    del packed._learn  # the recording wrapper
+    assert pickle.loads(pickle.dumps(packed)).pending == packed.pending
+    assert reference == [packed.predict({"log_revenue_annual": 10.0 + k, "arrears_ratio": 0.3}) for k in range(4)]

@@ -49,3 +49,21 @@ def test_a_traceback_is_one_field_and_masked() -> None:
 
 def test_numbers_that_are_not_resident_ids_stay() -> None:
     assert mask_text("offset 123456789012345678 of 91330106MA27XXXX") == "offset 123456789012345678 of 91330106MA27XXXX"
+
+
+def test_the_worker_leaves_debug_records_unbuilt_at_its_log_level() -> None:
+    import faust
+
+    from streams.worker import JsonLogWorker, ServiceWorker
+
+    saved = logging.root.level, list(logging.root.handlers)
+    try:
+        for kind in (ServiceWorker, JsonLogWorker):
+            app = faust.App("log-level-check", broker="kafka://127.0.0.1:1")
+            kind(app, loglevel="WARNING", quiet=True)._setup_logging()
+            assert not logging.getLogger("faust.topics").isEnabledFor(logging.DEBUG), kind.__name__
+            assert not logging.getLogger("aiokafka.producer").isEnabledFor(logging.INFO), kind.__name__
+            assert logging.getLogger("streams.app").isEnabledFor(logging.WARNING), kind.__name__
+    finally:
+        logging.root.setLevel(saved[0])
+        logging.root.handlers[:] = saved[1]
