@@ -1,7 +1,7 @@
 """A large population in one worker: memory and disk per enterprise, load and recovery times.
 
 ``python -m bench.population [--enterprises N] [--months M] [--store rocksdb://|memory://]
-[--checkpoint-seconds S] [--trace FILE] [--max-rss-gb G] [--json FILE]``
+[--checkpoint-seconds S] [--trace FILE] [--max-rss-gb G] [--max-load-seconds T] [--json FILE]``
 
 A simulated park (registration and monthly filings, no daily e-invoices) is produced to
 4 partitions; one worker with the given table store loads it (time until every input is
@@ -12,7 +12,9 @@ is ready (``/ready``: the table recovered) is the recovery time.
 
 A long load can be followed while it runs and kept if it is cut short: ``--trace`` appends
 one JSON line every 30 s (seconds, events consumed, resident MB); ``--max-rss-gb`` stops the
-load (and reports it) before the worker's memory would crowd the machine.
+load (and reports it) before the worker's memory would crowd the machine;
+``--max-load-seconds`` ends the load at a time budget and still measures the recovery of
+what was loaded (the report then says how many events were consumed).
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def is_ready(worker: WorkerProcess) -> bool:
 
 
 def run(tmp: Path, enterprises: int, months: int, store: str, seed: int, checkpoint_seconds: float = 0.0,
-        trace_file: Path | None = None, max_rss_gb: float = 20.0) -> dict[str, Any]:  # fmt: skip
+        trace_file: Path | None = None, max_rss_gb: float = 20.0,
+        max_load_seconds: float | None = None) -> dict[str, Any]:  # fmt: skip
     base = Settings()
     broker.started_for_process(base)
     env = isolated_env(tmp, base.kafka.bootstrap_servers, partitions=4)
@@ -107,6 +110,8 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int, checkpo
             if rss > max_rss_gb * 2**30:
                 stopped_at_rss = True
                 break
+            if max_load_seconds is not None and time.monotonic() - started > max_load_seconds:
+                break
             time.sleep(1.0)
         progress.update(task, completed=produced)
     load_seconds = time.monotonic() - started
@@ -119,7 +124,8 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int, checkpo
                 "stopped_at_max_rss": True, "consumed": loaded, "load_seconds": round(load_seconds, 1),
                 "rss_start_mb": round(rss_start / 2**20, 1), "rss_at_stop_mb": round(rss_loaded / 2**20, 1),
                 "rss_mb_by_quarter": [round(rss / 2**20, 1) for _, rss in trace]}  # fmt: skip
-    trace.append((produced, rss_loaded))
+    loaded = consumed(worker) if max_load_seconds is not None else produced
+    trace.append((loaded, rss_loaded))
     store_dir = settings.worker.data_dir / settings.worker.app_id
     models_bytes = disk_bytes(store_dir / "models.pkl")
     store_bytes = disk_bytes(store_dir) - models_bytes
@@ -136,7 +142,8 @@ def run(tmp: Path, enterprises: int, months: int, store: str, seed: int, checkpo
     again.stop()
     return {
         "enterprises": enterprises, "months": months, "store": store, "events": produced,
-        "checkpoint_seconds": checkpoint_seconds, "load_seconds": round(load_seconds, 1), "events_per_s": round(produced / load_seconds),
+        "checkpoint_seconds": checkpoint_seconds, "consumed": loaded, "load_complete": loaded >= produced,
+        "load_seconds": round(load_seconds, 1), "events_per_s": round(loaded / load_seconds),
         "rss_start_mb": round(rss_start / 2**20, 1), "rss_loaded_mb": round(rss_loaded / 2**20, 1),
         "memory_bytes_per_enterprise": round((rss_loaded - rss_start) / enterprises),
         # resident MB when a quarter, half, three quarters and all of the events were consumed:
@@ -160,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="ENTBRAIN_WORKER__CHECKPOINT_SECONDS (0: the models pickled every batch)")
     parser.add_argument("--trace", type=Path, help="append a JSON line of progress and memory every 30 s")
     parser.add_argument("--max-rss-gb", type=float, default=20.0, help="stop the load beyond this resident memory")
+    parser.add_argument("--max-load-seconds", type=float, help="end the load after this long, then measure recovery")
     parser.add_argument("--workdir", type=Path, default=Path(".data/bench/population"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     tmp = (args.workdir / time.strftime("%Y%m%d-%H%M%S")).resolve()
     tmp.mkdir(parents=True)
     result = run(tmp, args.enterprises, args.months, args.store, args.seed, args.checkpoint_seconds,
-                 args.trace, args.max_rss_gb)  # fmt: skip
+                 args.trace, args.max_rss_gb, args.max_load_seconds)  # fmt: skip
     for key, value in result.items():
         console.print(f"{key}: {value}")
     if args.json:

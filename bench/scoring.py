@@ -99,7 +99,7 @@ def replay(cfg: SimulationConfig, scorer: EnterpriseScorer, holdout: float, cons
                 continue
             counts["applied"] += 1
             t0 = time.perf_counter_ns()
-            update = scorer.score_one(state, now)
+            update = scorer.score_one(state, message.business_time)  # its event time, as in the worker
             timings.append(time.perf_counter_ns() - t0)
             last[event.uscc] = update
             month = _month(state)

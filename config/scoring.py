@@ -71,6 +71,7 @@ class PeerSettings(_Frozen):
     min_peers: int = Field(ge=1)
     capacity: int = Field(ge=16)
     max_enterprises: int = Field(ge=1)
+    close_days: int = Field(ge=1)
 
 
 class ForecastSettings(_Frozen):

@@ -134,9 +134,9 @@ class WorkerSettings(_Section):
     align_max_held: int = Field(default=50_000, ge=1)
     align_settle_seconds: float = Field(default=0.2, ge=0)
     # Several workers in a group, during a backlog: how many records a worker may release past
-    # the earliest frontier of the others' merges, whose models' learning it then lacks, until
-    # that frontier moves (streams/model_feed.py).
-    group_lead_records: int = Field(default=2_000, ge=0)
+    # the close period of the others' earliest frontier, whose learning its scores then may
+    # lack, until that frontier moves (streams/alignment.py; 0: the same scores as one worker).
+    group_lead_records: int = Field(default=0, ge=0)
     # Fault injection for tests: ``<failpoint>[@N]`` exits hard at that commit-protocol
     # boundary of the N-th batch (streams/commit.py); empty = off.
     failpoint: str = ""

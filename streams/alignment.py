@@ -27,11 +27,15 @@ Several workers of one group: each merges only its own partitions, but the onlin
 learn across all of them (:mod:`streams.model_feed`). :meth:`EventTimeAligner.frontier` says
 how far this worker's merge has gone (every record of its partitions before that key has
 been released), the workers publish it, and :meth:`EventTimeAligner.release` takes the
-group's ``limit``: a record goes while its time is below it, and ``lead`` records more past
-it until the limit moves, so during a backlog no worker runs ahead of the others by more
-than about a batch; a record past that waits for the group for at most ``max_idle`` seconds,
-then another ``lead`` records go (counted as ``awaited_group``): a worker that does not
-publish its frontier slows the others down, it does not let them run away.
+group's ``limit``: a record goes while its time is below it — or, with a ``period``
+function (the scorer's close periods, :func:`detectors.scoring.peers.close_period`), while
+its period is not after the limit's: every other worker has then passed the start of the
+record's period, so every peer value the record's score reads (the last close) is known
+here, and within a period the workers run freely. ``lead`` records more may go past that
+until the limit moves (0 by default: the scores then do not depend on the number of
+workers). A record past it waits for the group for at most ``max_idle`` seconds, then
+``lead_after_wait`` records go (counted as ``awaited_group``): a worker that does
+not publish its frontier slows the others down, it does not let them run away.
 
 >>> aligner = EventTimeAligner(("reg", "tax"), max_idle=10.0)
 >>> for topic, offset, t in [("tax", 0, 5.0), ("tax", 1, 9.0), ("reg", 0, 7.0)]:
@@ -43,6 +47,7 @@ publish its frontier slows the others down, it does not let them run away.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,9 +76,11 @@ class EventTimeAligner:
     """Merges records of the worker's input partitions into event-time order."""
 
     def __init__(
-        self, topics: Sequence[str], max_idle: float = 10.0, max_held: int = 50_000, settle: float = 0.0
+        self, topics: Sequence[str], max_idle: float = 10.0, max_held: int = 50_000, settle: float = 0.0,
+        period: Callable[[float], int] | None = None,
     ) -> None:
         self.topics = tuple(topics)
+        self.period = period
         self.settle = settle
         self.rank = {topic: i for i, topic in enumerate(self.topics)}
         self.max_idle = max_idle
@@ -158,7 +165,9 @@ class EventTimeAligner:
                 bound = here
         return bound
 
-    def release(self, caught_up: CaughtUp, now: float, limit: float | None = None, lead: int = 0) -> list[Record]:
+    def release(
+        self, caught_up: CaughtUp, now: float, limit: float | None = None, lead: int = 0, lead_after_wait: int = 2_000
+    ) -> list[Record]:
         """Every record that may go now, in order of (event time, topic rank, partition, offset);
         with a ``limit``, only those with an earlier event time and ``lead`` more (see the module)."""
         out: list[Record] = []
@@ -170,15 +179,17 @@ class EventTimeAligner:
         blocked = [tp for tp, q in queues.items() if not q and not self._done(tp, caught_up)]
         held = self.held
         while heap:
-            if limit is not None and heap[0][0] >= limit and self.past_limit < lead:
+            if self._within(heap[0][0], limit):
+                pass
+            elif self.past_limit < lead:
                 self.past_limit += 1  # within the lead the group allows past its frontier
-            elif limit is not None and heap[0][0] >= limit:
+            else:
                 if self.group_waiting_since is None:
                     self.group_waiting_since = now
                 if now - self.group_waiting_since < self.max_idle:
                     break
                 self.awaited_group += 1  # waited long enough for the group: another lead
-                self.past_limit = 1 - max(1, lead)
+                self.past_limit = 1 - max(1, lead, lead_after_wait)
             self.group_waiting_since = None  # the group let this one go: a later wait starts afresh
             if not blocked and self.settle and len(heap) < len(queues):
                 # A partition has nothing buffered and looked caught up at its last fetch:
@@ -210,6 +221,14 @@ class EventTimeAligner:
         if not blocked:
             self.waiting_since = None
         return out
+
+    def _within(self, event_time: float, limit: float | None) -> bool:
+        """Whether a record at ``event_time`` may go without waiting for the group."""
+        if limit is None or event_time < limit:
+            return True
+        if self.period is None or not math.isfinite(limit):  # -inf: a partition nobody claimed yet
+            return False
+        return self.period(event_time) <= self.period(limit)
 
     def _key(self, record: Record) -> tuple[float, int, int, int, tuple[str, int]]:
         """The record's :meth:`key` and its partition (the heap's entries)."""

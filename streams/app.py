@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from config import Settings
 from config.rules import load_rules
 from detectors.industry_context import stored_series
 from detectors.models import OnlineModels, dump_models, load_models, save_models
+from detectors.scoring.peers import close_period
 from detectors.verdicts import VerdictCalibration
 from sinks import ClickHouseSink, Database
 from streams import web_errors
@@ -214,9 +216,10 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         use_partitioner=True,
         options=rocksdb_options(settings.worker),
     )
+    close_days = runtime.models.scorer.config.peers.close_days  # the group crosses each close together
     aligner = EventTimeAligner(
         topics.inputs(), settings.worker.align_max_idle_seconds, settings.worker.align_max_held,
-        settings.worker.align_settle_seconds,
+        settings.worker.align_settle_seconds, period=functools.partial(close_period, days=close_days),
     )  # fmt: skip
     feed_link = FeedLink(
         feed_topic, feed.worker, learn_before=feed.learn_before,
@@ -440,7 +443,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         unaligned = (aligner.idled, aligner.forced)
         feed.take_arrived()
         limit = feed.limit({partition for _, partition in starts}, input_partitions())
-        released = aligner.release(caught_up, loop.time(), limit, settings.worker.group_lead_records)
+        released = aligner.release(caught_up, loop.time(), limit, settings.worker.group_lead_records,
+                                   settings.sink.batch_max_events)  # fmt: skip
         runtime.metrics.aligner_releases.labels("group").set(aligner.awaited_group)
         if (aligner.idled, aligner.forced) != unaligned:
             silent = ", ".join(f"{t}[{p}] {describe_partition(TP(t, p))}" for t, p in aligner.silent)

@@ -202,7 +202,8 @@ class ModelFeed:
         scorer = self.models.scorer
         pending = self.pending
         while pending and pending[0][0] < at:
-            scorer.learn(heapq.heappop(pending)[2])
+            place, _, learning = heapq.heappop(pending)
+            scorer.learn(learning, place[0])
             learned += 1
         self.learned += learned
         return learned

@@ -131,7 +131,9 @@ class ExitRiskModel:
             return
         self.clock = month
         for snap_month in sorted(m for m in self.pending if m + self.horizon_months < month):
-            for uscc, (names, values, label) in self.pending.pop(snap_month).items():
+            matured = self.pending.pop(snap_month)
+            for uscc in sorted(matured):  # one order whatever order they were taken in
+                names, values, label = matured[uscc]
                 self.size -= 1
                 self._unlink(uscc, snap_month)
                 self._learn(dict(zip(names, values, strict=True)), label)

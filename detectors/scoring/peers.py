@@ -7,6 +7,15 @@ updates — weighted towards enterprises that send many events (daily e-invoices
 behind growth. :class:`PeerDistribution` instead holds one current value per member and
 replaces it on each update, which keeps it exact for the members it holds.
 
+Percentiles are read from the peers *as they stood at the last close*, not from the live
+values: the index closes every ``close_days`` days of event time (:func:`close_period`,
+aligned to a Monday 00:00 in Asia/Shanghai). Within a period every score reads the same
+cross-section, whatever order the period's enterprises were learned in, so the scores do
+not depend on how a stream is spread over workers: several workers that each learn all
+the others' enterprises (``streams.model_feed``) and cross each close together
+(``streams.alignment``) score exactly like one. The cost is freshness: a peer's update
+counts for the others from the next close on (at most ``close_days`` later).
+
 Memory is bounded twice: each distribution keeps at most ``capacity`` members, chosen as
 the ``capacity`` smallest USCC hashes among those seen (a bottom-k sample: uniform, and
 independent of the values, so percentiles stay unbiased); and :class:`PeerIndex` tracks at
@@ -18,6 +27,24 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
+from typing import NamedTuple
+
+_MONDAY = 4 * 86_400 - 8 * 3_600  # 1970-01-05 00:00 in Asia/Shanghai, as a Unix time
+
+
+def close_period(seconds: float, days: int) -> int:
+    """The close period an event time (Unix seconds) falls in: periods of ``days`` days from
+    a Monday 00:00 in Asia/Shanghai (7: calendar weeks).
+
+    >>> from datetime import datetime
+    >>> from zoneinfo import ZoneInfo
+    >>> at = lambda text: datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    >>> close_period(at("2026-11-29T23:59:59"), 7) + 1 == close_period(at("2026-11-30T00:00:00"), 7)  # Sun → Mon
+    True
+    >>> close_period(at("2026-11-30T00:00:00"), 7) == close_period(at("2026-12-06T23:59:59"), 7)
+    True
+    """
+    return int((seconds - _MONDAY) // (days * 86_400))
 
 
 def uscc_hash(uscc: str) -> int:
@@ -100,10 +127,10 @@ class PeerDistribution:
             if previous is not None:
                 del values[bisect_left(values, previous)]
             insort(values, value)
-            old[name] = value
         for name in [n for n in old if n not in features]:
             values = self.values[name]
-            del values[bisect_left(values, old.pop(name))]
+            del values[bisect_left(values, old[name])]
+        self.members[uscc] = (member[0], dict(features))  # a new dict: a close may hold the old one
 
     def remove(self, uscc: str) -> None:
         member = self.members.pop(uscc, None)
@@ -113,6 +140,13 @@ class PeerDistribution:
         for name, value in member[1].items():
             values = self.values[name]
             del values[bisect_left(values, value)]
+
+
+class Closed(NamedTuple):
+    """One peer group as it stood at the last close: sorted values, and each member's own."""
+
+    values: dict[str, list[float]]
+    members: dict[str, dict[str, float]]
 
 
 class PeerIndex:
@@ -129,19 +163,38 @@ class PeerIndex:
         self.max_enterprises = max_enterprises
         self.groups: dict[str, PeerDistribution] = {}
         self.where: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self.closed: dict[str, Closed] = {}
+
+    def close(self) -> None:
+        """Make the current values the ones percentiles read, until the next close."""
+        self.closed = {
+            key: Closed({name: list(values) for name, values in dist.values.items()},
+                        {uscc: member[1] for uscc, member in dist.members.items()})
+            for key, dist in self.groups.items()
+        }  # fmt: skip
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("closed", {})  # a checkpoint from before closes: closes at the next period
 
     def percentiles(
-        self, uscc: str, keys: tuple[str, ...], features: dict[str, float]
+        self, uscc: str, keys: tuple[str, ...], features: dict[str, float], live: bool = False
     ) -> tuple[dict[str, float], dict[str, str]]:
-        """Percentile of every feature, and the key each was read from."""
+        """Percentile of every feature, and the key each was read from: among the peers as
+        they stood at the last close (``live``: as they stand now)."""
         pcts: dict[str, float] = {}
         used: dict[str, str] = {}
         levels: list[tuple[str, dict[str, list[float]], dict[str, float]]] = []
         for key in keys:
-            dist = self.groups.get(key)
-            if dist is not None:
-                member = dist.members.get(uscc)
-                levels.append((key, dist.values, member[1] if member is not None else {}))
+            if live:
+                dist = self.groups.get(key)
+                if dist is not None:
+                    member = dist.members.get(uscc)
+                    levels.append((key, dist.values, member[1] if member is not None else {}))
+                continue
+            closed = self.closed.get(key)
+            if closed is not None:
+                levels.append((key, closed.values, closed.members.get(uscc, {})))
         need = self.min_peers - 1
         for name, value in features.items():
             chosen = None

@@ -32,7 +32,7 @@ from detectors.scoring.dimensions import (
 )
 from detectors.scoring.exit_risk import EXIT_STATUSES, ExitRiskModel, exit_inputs
 from detectors.scoring.forecast import SeriesForecaster
-from detectors.scoring.peers import PeerIndex, uscc_hash
+from detectors.scoring.peers import PeerIndex, close_period, uscc_hash
 from schemas import DimensionScores, EnterpriseState, ListChange, ScoreUpdate
 from schemas.state import ScoreSummary, month_text
 
@@ -117,17 +117,42 @@ class EnterpriseScorer:
         self.exit_risk = ExitRiskModel(ex.horizon_months, ex.learning_rate, ex.max_pending)
         self.updates = 0
         self.last_learning: Learning | None = None  # what the latest score_one learned
+        self.period: int | None = None  # the close period of the latest record scored or learned
+        self.business_month: int | None = None  # the latest business month learned (the exit-risk clock at a close)
 
     @property
     def config_version(self) -> str:
         return self.config.version
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("period", None)  # checkpoints from before closes
+        self.__dict__.setdefault("business_month", None)
+
+    def enter(self, at: float) -> bool:
+        """Move to the close period of event time ``at`` (Unix seconds): on entering a later
+        period, close — the exit-risk model learns the snapshots that matured and the peers'
+        current values become what percentiles read. Returns whether it closed.
+
+        Every scored or learned record enters its period first, in the merge's order, so a
+        close falls between the same two records whichever worker scored which.
+        """
+        period = close_period(at, self.config.peers.close_days)
+        if self.period is not None and period <= self.period:
+            return False
+        self.period = period
+        if self.business_month is not None:
+            self.exit_risk.advance(self.business_month)
+        self.peers.close()
+        return True
+
     def score_one(self, state: EnterpriseState, at: datetime) -> ScoreUpdate:
         """Score ``state`` with the current peer statistics and models, then learn from it.
 
         Writes the new :class:`~schemas.state.ScoreSummary` into ``state.scores`` (pass the
-        fresh state returned by ``apply_event``).
+        fresh state returned by ``apply_event``). ``at`` is the record's event time.
         """
+        self.enter(at.timestamp())
         return self._score(state, at, learn=True)
 
     def seed(self, state: EnterpriseState) -> None:
@@ -145,7 +170,8 @@ class EnterpriseScorer:
         self.peers.learn(state.uscc, peer_keys(state.industry_code, band), scored)
 
     def peek(self, state: EnterpriseState, at: datetime) -> ScoreUpdate:
-        """Score without learning and without touching ``state``."""
+        """Score without learning and without touching ``state``, against the peers as they
+        stand now (not at the last close): what the index holds, for checks against an oracle."""
         return self._score(state, at, learn=False)
 
     def _score(self, state: EnterpriseState, at: datetime, learn: bool) -> ScoreUpdate:
@@ -154,7 +180,7 @@ class EnterpriseScorer:
         rank, band = size_band(features, config.size_bands)
         keys = peer_keys(state.industry_code, band)
         scored = {f: features[f] for f in self.scored_features if f in features}
-        pcts, used = self.peers.percentiles(state.uscc, keys, scored)
+        pcts, used = self.peers.percentiles(state.uscc, keys, scored, live=not learn)
         dims, parts = dimension_scores(pcts, self.weights)
         composite = composite_score(dims, config.composite)
         previous = state.scores or ScoreSummary()
@@ -195,8 +221,11 @@ class EnterpriseScorer:
             forecast_headcount_period=fc_headcount[0] if fc_headcount else None,
         )
 
-    def learn(self, learning: Learning) -> None:
-        """Learn one scored enterprise: the scorer's own, or one another worker scored."""
+    def learn(self, learning: Learning, at: float | None = None) -> None:
+        """Learn one scored enterprise: the scorer's own, or one another worker scored (at
+        event time ``at``: its period is entered first)."""
+        if at is not None:
+            self.enter(at)
         if learning.exited:
             self.peers.forget(learning.uscc)
             if learning.month is not None:
@@ -205,8 +234,8 @@ class EnterpriseScorer:
             self.peers.learn(learning.uscc, learning.keys, learning.scored)
             if learning.x is not None and learning.month is not None:
                 self.exit_risk.snapshot(learning.uscc, learning.month, learning.x)
-        if learning.month is not None:
-            self.exit_risk.advance(learning.month)
+        if learning.month is not None and (self.business_month is None or learning.month > self.business_month):
+            self.business_month = learning.month  # the exit-risk clock moves at the next close
 
     def _forecast(
         self, state: EnterpriseState, previous: ScoreSummary, learn: bool

@@ -52,7 +52,7 @@ def run(
         state, applied = apply_event(states.get(event.uscc), event, NOW, 64)
         states[event.uscc] = state
         if applied:
-            update = scorer.score_one(state, NOW)
+            update = scorer.score_one(state, event.occurred_at)  # scored at its event time, as a worker does
             last[event.uscc] = update
             updates.append(update)
     return states, last, updates
@@ -80,10 +80,14 @@ def test_online_percentiles_agree_with_the_batch_oracle() -> None:
     now = {u: scorer.peek(states[u], NOW).percentiles for u in exact}
     within = sum(worst_gap(now[u], pcts) <= 2.0 for u, pcts in exact.items())
     assert within / len(exact) >= 0.95
-    # the last score each enterprise emitted lags its peers' later filings (growth rates most)
+    # The last score each enterprise emitted read the peers at the close before it, so it
+    # lacks the peers' later filings (growth rates most). In this park every enterprise files
+    # a month's VAT at the same instant: its last score reads none of that month's wave (in
+    # the simulated park, whose filings spread over the days of the filing window, 96–97% of
+    # the pairs agree, `bench.scoring`).
     gaps = [abs(last[u].percentiles[f] - v) for u, pcts in exact.items() for f, v in pcts.items()]
-    assert sum(g <= 2.0 for g in gaps) / len(gaps) >= 0.85
-    assert sum(gaps) / len(gaps) <= 1.5
+    assert sum(g <= 2.0 for g in gaps) / len(gaps) >= 0.70
+    assert sum(gaps) / len(gaps) <= 3.0
 
 
 def test_a_bounded_peer_sample_stays_close_to_the_exact_percentiles() -> None:
@@ -104,7 +108,7 @@ def test_tiers_and_lists_match_the_batch_evaluation_of_the_final_states() -> Non
         assert (now.tier, now.lists) == (expected.tier, expected.lists), uscc
         assert now.composite == pytest.approx(expected.composite, abs=0.01)
     same = sum((last[u].tier, last[u].lists) == (b.tier, b.lists) for u, b in batch.items())
-    assert same / len(batch) >= 0.85
+    assert same / len(batch) >= 0.70  # the last scores read the close before the last wave (see above)
     assert len({b.tier for b in batch.values()}) >= 3  # the thresholds separate the park
 
 
@@ -137,7 +141,7 @@ def test_pickling_the_scorer_mid_stream_gives_identical_subsequent_scores(tmp_pa
 
 def test_memory_is_bounded_by_the_configuration() -> None:
     config = CONFIG.model_copy(update={
-        "peers": PeerSettings(min_peers=10, capacity=40, max_enterprises=50),
+        "peers": PeerSettings(min_peers=10, capacity=40, max_enterprises=50, close_days=7),
         "exit_risk": CONFIG.exit_risk.model_copy(update={"horizon_months": 3, "max_pending": 60}),
     })  # fmt: skip
     scorer = EnterpriseScorer(config)
@@ -252,10 +256,10 @@ def test_two_scorers_sharing_their_learning_in_order_score_like_one() -> None:
         if not applied:
             continue
         mine = uscc_hash(event.uscc) % 2
-        shared[event.uscc] = halves[mine].score_one(state, NOW)
+        shared[event.uscc] = halves[mine].score_one(state, event.occurred_at)
         learning = halves[mine].last_learning
         assert isinstance(learning, Learning)
-        halves[1 - mine].learn(learning)
+        halves[1 - mine].learn(learning, event.occurred_at.timestamp())
         learned += 1
     assert learned > 500
     assert {u: (s.tier, s.lists, s.composite, s.percentiles, s.exit_risk) for u, s in shared.items()} == {
@@ -308,3 +312,53 @@ def test_packed_snapshots_learn_what_dict_snapshots_learned_and_old_checkpoints_
     del packed._learn  # the recording wrapper
     assert pickle.loads(pickle.dumps(packed)).pending == packed.pending
     assert reference == [packed.predict({"log_revenue_annual": 10.0 + k, "arrears_ratio": 0.3}) for k in range(4)]
+
+
+def test_two_scorers_that_learn_each_others_period_at_its_end_still_score_like_one() -> None:
+    """Within a close period the order does not matter: each scorer runs through its own
+    enterprises of the whole period first and learns the other's period only then, shuffled
+    (the most two workers a period apart can do) — and scores exactly like one scorer."""
+    import random
+
+    from detectors.scoring.peers import close_period
+
+    # in event-time order, as the merge releases them (the factory's order is business time)
+    events = tuple(sorted(park_events(60, 14, 5), key=lambda e: e.occurred_at))
+    _, alone, _ = run(EnterpriseScorer(CONFIG), events)
+    halves = (EnterpriseScorer(CONFIG), EnterpriseScorer(CONFIG))
+    states: dict[str, EnterpriseState] = {}
+    shared: dict[str, ScoreUpdate] = {}
+    by_period: dict[int, list[Event]] = {}
+    for event in events:
+        by_period.setdefault(close_period(event.occurred_at.timestamp(), CONFIG.peers.close_days), []).append(event)
+    assert len(by_period) > 40
+    shuffle = random.Random(7).shuffle
+    for period in sorted(by_period):
+        inbox: tuple[list[tuple[Learning, float]], list[tuple[Learning, float]]] = ([], [])
+        for side in (1, 0):  # the second scorer's whole period before the first's
+            for event in by_period[period]:
+                mine = uscc_hash(event.uscc) % 2
+                if mine != side:
+                    continue
+                state, applied = apply_event(states.get(event.uscc), event, NOW, 64)
+                states[event.uscc] = state
+                if applied:
+                    shared[event.uscc] = halves[mine].score_one(state, event.occurred_at)
+                    learning = halves[mine].last_learning
+                    assert isinstance(learning, Learning)
+                    inbox[1 - mine].append((learning, event.occurred_at.timestamp()))
+        for side, entries in enumerate(inbox):
+            # enterprises in a shuffled order, each one's entries in its own order (as the
+            # feed keeps them: one enterprise is scored by one worker, in order)
+            by_uscc: dict[str, list[tuple[Learning, float]]] = {}
+            for learning, at in entries:
+                by_uscc.setdefault(learning.uscc, []).append((learning, at))
+            order = list(by_uscc)
+            shuffle(order)
+            for uscc in order:
+                for learning, at in by_uscc[uscc]:
+                    halves[side].learn(learning, at)
+    assert {u: (s.tier, s.lists, s.composite, s.percentiles, s.exit_risk) for u, s in shared.items()} == {
+        u: (s.tier, s.lists, s.composite, s.percentiles, s.exit_risk) for u, s in alone.items()
+    }
+    assert len({s.tier for s in alone.values()}) >= 3

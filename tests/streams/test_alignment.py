@@ -148,3 +148,19 @@ def test_the_frontier_of_a_partition_still_fetching_is_its_last_released_record(
     aligner.forget({0})
     aligner.assign({0})
     assert aligner.frontier(tax_fetching) == (float("-inf"), -1, -1, -1)  # nothing known of it yet
+
+
+def test_with_close_periods_a_record_goes_once_the_group_reached_its_period() -> None:
+    aligner = EventTimeAligner(TOPICS, max_idle=5.0, period=lambda t: int(t // 10))
+    for offset, t in enumerate([3.0, 8.0, 12.0, 15.0, 21.0, 22.0]):
+        aligner.add(record("tax", 0, offset, t))
+    # the others are at 5.0, inside period 0: all of period 0 goes, even past 5.0
+    assert items(aligner.release(everything_fetched, now=0.0, limit=5.0)) == ["tax0@0", "tax0@1"]
+    assert aligner.release(everything_fetched, now=1.0, limit=9.9) == []  # still period 0: waits
+    assert items(aligner.release(everything_fetched, now=2.0, limit=10.0)) == ["tax0@2", "tax0@3"]
+    assert aligner.awaited_group == 0
+    assert aligner.release(everything_fetched, now=2.5, limit=float("-inf")) == []  # a partition nobody claimed
+    # nobody moves for max_idle: a batch goes (lead_after_wait), not one record per wait
+    assert aligner.release(everything_fetched, now=3.0, limit=10.0, lead_after_wait=2) == []
+    assert items(aligner.release(everything_fetched, now=8.0, limit=10.0, lead_after_wait=2)) == ["tax0@4", "tax0@5"]
+    assert aligner.awaited_group == 1

@@ -39,11 +39,12 @@ NOW = datetime(2026, 7, 15, tzinfo=UTC)
 # event (``evaluate`` patched as in the second test below); then again for the situations
 # (one ``situation`` alert per enterprise folding its findings; open alerts keep their
 # severity and confidence; the rules gain their `verdicts` section, so their version), taken
-# the same way.
+# the same way; then again for the peers' closes (percentiles read the peers as they stood at
+# the last weekly close, the exit-risk model learns at closes), taken the same way.
 BEFORE = {
-    "states": "63e1440468896fffba8c1a99e4cb9b5c7321bcee54f7f261786820653ec55303",
-    "messages": "c99f805da01d3e6b8d3ec5efed32618e22079d661991269e5023991c83e0938d",
-    "rows": "e64738ed1e38819a619d2c1fbff837a94040ef6aca3258f4dcf927bb05696683",
+    "states": "4dd41f11c0818b953f7867c2790cdbb38de1644cf2dc8fb9fb5e682daac7c2c9",
+    "messages": "0b20c1e5227a4109a3534f333e7acfe9a842af1bf840addd6c1ffdcc41e06558",
+    "rows": "2f64163a63cb1ff2695b7a0f4a9e93ad455036e4fdc4c797f479c459b08f6b1b",
 }
 
 

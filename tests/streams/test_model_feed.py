@@ -38,6 +38,15 @@ def test_other_workers_entries_are_learned_in_merge_order_before_each_record() -
     assert set(peers.where) == {"B1", "B2"} and feed.models.feed_offset == 4
 
 
+def test_every_earlier_entry_is_learned_before_a_record_however_many_wait() -> None:
+    feed = feed_of()
+    feed.arrived.extend((i, encode(learning(f"B{i}", float(i)), "other", (100.0 - i, 0, 1, i))) for i in range(30))
+    feed.take_arrived()
+    assert feed.learn_before((90.0, 0, 0, 0)) == 19  # those at 71.0 … 89.0: all, in one call
+    assert len(feed.pending) == 11 and min(p[0] for p in feed.pending) == (90.0, 0, 1, 10)
+    assert feed.learn_before((1_000.0, 0, 0, 1)) == 11
+
+
 def test_the_limit_is_the_earliest_frontier_of_the_partitions_held_elsewhere() -> None:
     feed = feed_of()
     assert feed.limit({0, 1}, 4) == float("-inf")  # nobody has said anything of 2 and 3 yet: wait
