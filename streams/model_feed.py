@@ -12,19 +12,20 @@ entries the other workers wrote at their place in the merge: before each of its 
 every entry of an earlier record (:meth:`ModelFeed.learn_before`). Learning them in that
 order is learning what one worker would have learned (``tests/detectors/test_scoring.py``).
 
-To keep the workers close in event time during a backlog (a rebuild, a replay, a worker
-catching up), each also publishes its merge's *frontier*
+Percentiles read the peers as they stood at the last weekly close of the peer index
+(:mod:`detectors.scoring.peers`), so a worker needs every entry of the weeks before the
+record it scores, and none of the record's own week. During a backlog (a rebuild, a replay,
+a worker catching up) each worker publishes its merge's *frontier*
 (:meth:`streams.alignment.EventTimeAligner.frontier`: every record of its partitions before
 it has been processed and its entries are on the feed) with the partitions it holds, after
-each batch. A worker releases records whose time is below the earliest frontier of the
-partitions it does not hold (:meth:`ModelFeed.limit`), and ``ENTBRAIN_WORKER__GROUP_LEAD_RECORDS``
-more until that frontier moves — so the workers process a batch each at the same time and
-none runs ahead by more than about a batch — waiting at most
-``ENTBRAIN_WORKER__ALIGN_MAX_IDLE_SECONDS`` for a silent worker. Live, every worker is caught
-up, its frontier unbounded, and nobody waits. Within the lead a worker scores without the
-entries the others have not written yet, so one worker and two give percentiles a little
-apart (``python -m bench.scaleout`` measures how far); exact equality would make the workers
-take turns record by record.
+each batch; a worker releases a record once the earliest frontier of the partitions it does
+not hold (:meth:`ModelFeed.limit`) has reached the record's week — within a week the workers
+run freely, at a close they wait for each other — waiting at most
+``ENTBRAIN_WORKER__ALIGN_MAX_IDLE_SECONDS`` for a silent worker. One worker and two then
+give the same scores (``tests/integration/test_scale_out.py``, ``python -m bench.scaleout``);
+``ENTBRAIN_WORKER__GROUP_LEAD_RECORDS`` lets a worker run that many records past a close the
+others have not reached, for speed at the cost of that equality. Live, every worker is
+caught up, its frontier unbounded, and nobody waits.
 
 The position reached on the feed is part of the models (``OnlineModels.feed_offset``) and
 checkpointed with them, so a restarted worker reads on from where its checkpoint left off;
