@@ -39,10 +39,17 @@ async def know_changelogs(app: Any) -> list[str]:
     return await know_partitions(app.producer._ensure_producer(), names)
 
 
-async def flush_knowing_changelogs(app: Any) -> None:
+async def flush_knowing_changelogs(app: Any, attempts: int = 10) -> None:
     """The commit protocol's producer flush: then know the changelogs again, right before the
-    state writes (the sends just flushed refreshed the metadata and may have dropped them)."""
+    state writes (the sends just flushed refreshed the metadata and may have dropped them).
+
+    Fetching a changelog's partitions waits, and meanwhile another task's send to a topic
+    new to the producer (a frontier on the model feed, say) can replace the cache again; so
+    it ends only once a check finds every changelog known *without* waiting: the state
+    writes that follow run before any other task."""
     await app.producer.flush()
-    fetched = await know_changelogs(app)
-    if fetched:
+    for _ in range(attempts):
+        fetched = await know_changelogs(app)
+        if not fetched:
+            return
         log.info("the producer fetched the partitions of %s before writing states", ", ".join(fetched))
