@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -127,6 +128,9 @@ class WorkerApp(faust.App):
         if self.quiesce is not None:
             logger.info("Waiting for the batch in flight...")
             await self.quiesce()
+
+
+LOOP_FAILED_EXIT_CODE = 71  # the input loop raised: restart the worker (70 is a failpoint's)
 
 
 def _faust_app(settings: Settings) -> WorkerApp:
@@ -486,6 +490,17 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     @app.agent(inputs)
     async def enterprise_events(stream: faust.StreamT[bytes]) -> None:
+        try:
+            await _process(stream)
+        except Exception:
+            # faust would restart the agent, but the records the failed batch had taken from
+            # the merge would be neither processed nor read again: exit instead, and the next
+            # start resumes from the last committed batch (the commit protocol).
+            log.critical("the input loop failed; exiting so that the worker restarts from its "
+                         "last committed batch", exc_info=True)  # fmt: skip
+            os._exit(LOOP_FAILED_EXIT_CODE)
+
+    async def _process(stream: faust.StreamT[bytes]) -> None:
         batch_max = settings.sink.batch_max_events
         within = settings.sink.batch_max_seconds
         # Acknowledged by hand, in the commit protocol's last step: never in a ``finally``.
