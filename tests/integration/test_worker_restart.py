@@ -14,6 +14,8 @@ import pytest
 from factories import encode, make_uscc, monthly_value, social_security, vat
 from worker_fixtures import WorkerProcess, isolated_env, produce
 
+from streams.harness import settled
+
 pytestmark = pytest.mark.kafka
 
 ENTERPRISES = 20
@@ -52,6 +54,9 @@ def test_state_continues_after_the_worker_is_stopped_mid_stream(
             lambda: second.query("SELECT count() FROM events FINAL") == [[expected_events]],
             what="every event in ClickHouse",
         )
+        # rows are step 1 of the commit protocol, states step 3, offsets step 4: once every
+        # input is committed, the last batch's states are written too
+        second.wait_for(lambda: settled(settings), what="every input committed")
         for i in (0, 7, ENTERPRISES - 1):
             state = second.get_json(f"/api/enterprises/{make_uscc(100 + i)}")
             assert state["counts"] == {"tax": 12, "social_security": 12}, state["counts"]
