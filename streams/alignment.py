@@ -179,17 +179,16 @@ class EventTimeAligner:
         blocked = [tp for tp, q in queues.items() if not q and not self._done(tp, caught_up)]
         held = self.held
         while heap:
-            if self._within(heap[0][0], limit):
-                pass
-            elif self.past_limit < lead:
-                self.past_limit += 1  # within the lead the group allows past its frontier
-            else:
-                if self.group_waiting_since is None:
-                    self.group_waiting_since = now
-                if now - self.group_waiting_since < self.max_idle:
-                    break
-                self.awaited_group += 1  # waited long enough for the group: another lead
-                self.past_limit = 1 - max(1, lead, lead_after_wait)
+            if not self._within(heap[0][0], limit):
+                if self.past_limit < lead:
+                    self.past_limit += 1  # within the lead the group allows past its frontier
+                else:
+                    if self.group_waiting_since is None:
+                        self.group_waiting_since = now
+                    if now - self.group_waiting_since < self.max_idle:
+                        break
+                    self.awaited_group += 1  # waited long enough for the group: another lead
+                    self.past_limit = 1 - max(1, lead, lead_after_wait)
             self.group_waiting_since = None  # the group let this one go: a later wait starts afresh
             if not blocked and self.settle and len(heap) < len(queues):
                 # A partition has nothing buffered and looked caught up at its last fetch:

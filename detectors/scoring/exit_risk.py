@@ -107,8 +107,7 @@ class ExitRiskModel:
         if uscc not in bucket:
             self.months.setdefault(uscc, []).append(month)
             self.size += 1
-        names = tuple(x)
-        bucket[uscc] = (self._layouts.setdefault(names, names), array("d", x.values()), False)
+        bucket[uscc] = (*self._pack(x), False)
         while self.size > self.max_pending:
             oldest = min(self.pending)
             dropped = next(iter(self.pending[oldest]))
@@ -166,8 +165,12 @@ class ExitRiskModel:
         self._layouts = {}
         for bucket in self.pending.values():
             for uscc, (x, label) in list(bucket.items()):  # type: ignore[misc]
-                names = tuple(x)
-                bucket[uscc] = (self._layouts.setdefault(names, names), array("d", x.values()), label)
+                bucket[uscc] = (*self._pack(x), label)
+
+    def _pack(self, x: dict[str, float]) -> tuple[tuple[str, ...], array[float]]:
+        """The snapshot's input names (one shared tuple per layout) and its values, packed."""
+        names = tuple(x)
+        return self._layouts.setdefault(names, names), array("d", x.values())
 
     def _learn(self, x: dict[str, float], label: bool) -> None:
         self.model.learn_one(x, label)
