@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from config import Settings
+from schemas.state_codec import state_json
 from simulator import SimulationConfig, simulate
 from streams import broker
 from streams.harness import (
@@ -108,7 +109,7 @@ def final_scores(bootstrap: str, app_id: str) -> dict[str, dict[str, Any]]:
     scores: dict[str, dict[str, Any]] = {}
     for msg in read_topic(bootstrap, f"{app_id}-enterprise_state-changelog", timeout=120):
         if msg.value() is not None:
-            scores[msg.key().decode()] = orjson.loads(msg.value()).get("scores") or {}
+            scores[msg.key().decode()] = orjson.loads(state_json(msg.value())).get("scores") or {}
     return scores
 
 

@@ -33,12 +33,12 @@ def _daily(after: EnterpriseState) -> tuple[list[int], list[int], date] | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _holiday_ordinals(ranges: tuple[tuple[str, str], ...]) -> tuple[frozenset[int], tuple[int, ...]]:
-    """The holidays' day ordinals, as a set and sorted."""
+def _holiday_ordinals(ranges: tuple[tuple[str, str], ...]) -> tuple[int, ...]:
+    """The holidays' day ordinals, sorted."""
     days: set[int] = set()
     for first, last in ranges:
         days.update(range(date.fromisoformat(first).toordinal(), date.fromisoformat(last).toordinal() + 1))
-    return frozenset(days), tuple(sorted(days))
+    return tuple(sorted(days))
 
 
 def _poisson_tail(observed: int, mean: float, upper: bool) -> float:
@@ -66,28 +66,26 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
     if series is None:
         return inactive(kind, after)
     counts, amounts, start = series
-    off, ordered = _holiday_ordinals(tuple(rule.holidays))
+    ordered = _holiday_ordinals(tuple(rule.holidays))
     first = start.toordinal()
     split = max(0, len(counts) - rule.window_days)
-    recent: Sequence[int]
-    history: Sequence[int]
-    if bisect.bisect_left(ordered, first) == bisect.bisect_left(ordered, first + len(counts)):
-        # no holiday in the series: plain slices
-        recent, history = range(split, len(counts)), range(split)
-        history_counts, history_amounts = sum(counts[:split]), sum(amounts[:split])
-        seen_count, seen_amount = sum(counts[split:]), sum(amounts[split:])
-    else:
-        days = [i for i in range(len(counts)) if first + i not in off]
-        recent, history = [i for i in days if i >= split], [i for i in days if i < split]
-        history_counts, history_amounts = sum(counts[i] for i in history), sum(amounts[i] for i in history)
-        seen_count, seen_amount = sum(counts[i] for i in recent), sum(amounts[i] for i in recent)
-    if len(history) < rule.min_history_days or len(recent) < rule.window_days:
+    # the holidays inside the series (a few days of its ~90): the sums are the plain slices'
+    # less those days
+    inside = ordered[bisect.bisect_left(ordered, first) : bisect.bisect_left(ordered, first + len(counts))]
+    holidays = [o - first for o in inside]
+    before_split = bisect.bisect_left(holidays, split)
+    history_days, recent_days = split - before_split, len(counts) - split - (len(holidays) - before_split)
+    history_counts = sum(counts[:split]) - sum(counts[i] for i in holidays[:before_split])
+    history_amounts = sum(amounts[:split]) - sum(amounts[i] for i in holidays[:before_split])
+    seen_count = sum(counts[split:]) - sum(counts[i] for i in holidays[before_split:])
+    seen_amount = sum(amounts[split:]) - sum(amounts[i] for i in holidays[before_split:])
+    if history_days < rule.min_history_days or recent_days < rule.window_days:
         # too little history, or a holiday inside the judged days (the restart after the
         # Spring Festival is slow everywhere): judge a full window of ordinary days only
         return inactive(kind, after)
-    rate = history_counts / len(history)
+    rate = history_counts / history_days
     per_invoice = history_amounts / max(1, history_counts)
-    expected_count = rate * len(recent)
+    expected_count = rate * recent_days
     expected_amount = expected_count * per_invoice
     if expected_count <= 0 or expected_amount <= 0:
         return inactive(kind, after)
@@ -102,6 +100,9 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
     # events): last year's VAT of the recent days' months against the history days' months.
     # A spike in the month that was last year's peak, or a drop in last year's low month, is
     # judged against that season.
+    off = set(holidays)
+    recent = [i for i in range(split, len(counts)) if i not in off]
+    history = [i for i in range(split) if i not in off]
     season = _invoice_season(after, first, recent, history)
     if season is not None:
         # the own season can explain a finding away, never strengthen it: one year of monthly

@@ -33,6 +33,7 @@ from detectors.industry_context import stored_series
 from detectors.models import OnlineModels, dump_models, load_models, save_models
 from detectors.scoring.peers import close_period
 from detectors.verdicts import VerdictCalibration
+from schemas.state_codec import state_json
 from sinks import ClickHouseSink, Database
 from streams import web_errors
 from streams.alignment import EventTimeAligner, Record
@@ -371,7 +372,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     def _rebuild_industry(owned: set[int]) -> None:
         for _ in range(3):  # a standby's update may change the table under the scan: again
             try:
-                runtime.models.industry.rebuild(stored_series((v for _, v in states.items() if v), owned))
+                runtime.models.industry.rebuild(stored_series((state_json(v) for _, v in states.items() if v), owned))
                 return
             except RuntimeError as exc:
                 error = exc

@@ -20,6 +20,7 @@ from config.rules import RuleConfig
 from detectors.models import OnlineModels
 from detectors.verdicts import VerdictCalibration
 from schemas import EnterpriseState
+from schemas.state_codec import decode_state, encode_state
 from sinks import ClickHouseSink
 from sinks.rows import snapshot_row
 from streams.alignment import Key
@@ -85,7 +86,7 @@ def process_batch(
         state = touched.get(uscc) if uscc else None
         if state is None and uscc:
             stored = load_state(uscc.encode())
-            state = EnterpriseState.model_validate_json(stored) if stored else None
+            state = decode_state(stored) if stored else None
         # Time is the record's own (its Kafka timestamp), so a re-read derives the same outputs.
         at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else now
         place = None
@@ -125,5 +126,5 @@ def process_batch(
     # changes nothing a snapshot row holds.
     for uscc in changed:
         sink.add("enterprise_snapshot", snapshot_row(touched[uscc]))
-    out.states = {uscc.encode(): state.model_dump_json().encode() for uscc, state in touched.items()}
+    out.states = {uscc.encode(): encode_state(state) for uscc, state in touched.items()}
     return batch

@@ -14,6 +14,7 @@ import orjson
 from faust.web import Request, Response, View
 
 from config import Role
+from schemas.state_codec import state_json
 from sinks import Database
 from sinks.clickhouse import connect
 from streams.access import AccessGate, BadRequest, json_response, read_json_object, sees_personal_data
@@ -161,8 +162,8 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
             if stored is None:
                 return json_response(self, {"error": f"unknown enterprise {uscc[:40]}"}, status=404)
             if sees_personal_data(request):
-                return self.bytes(stored, content_type="application/json")
-            return json_response(self, mask_personal(orjson.loads(stored)))
+                return self.bytes(state_json(stored), content_type="application/json")
+            return json_response(self, mask_personal(orjson.loads(state_json(stored))))
 
     @app.page("/api/alerts")
     class Alerts(View):

@@ -21,6 +21,7 @@ import orjson
 from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels
+from schemas.state_codec import state_json
 from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
 from streams.harness import read_topic
@@ -87,7 +88,7 @@ def expected_results(settings: Settings) -> Expected:
     )  # fmt: skip
     alerts = [orjson.loads(value) for topic, _, value in batch.outputs.messages if topic == "alerts"]
     return Expected(
-        states={key.decode(): orjson.loads(value) for key, value in batch.outputs.states.items()},
+        states={key.decode(): orjson.loads(state_json(value)) for key, value in batch.outputs.states.items()},
         alerts={(a["alert_id"], a["version"]) for a in alerts},
         alert_values={(a["alert_id"], a["version"]): a for a in alerts},
         rows={table: len(keys) for table, keys in rows.keys.items()},
@@ -101,7 +102,7 @@ def worker_states(settings: Settings) -> dict[str, dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     for msg in read_topic(settings.kafka.bootstrap_servers, topic, timeout=120):
         if msg.value() is not None:
-            states[msg.key().decode()] = orjson.loads(msg.value())
+            states[msg.key().decode()] = orjson.loads(state_json(msg.value()))
     return states
 
 

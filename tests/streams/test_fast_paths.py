@@ -24,6 +24,7 @@ from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels
 from detectors.rules import evaluate
+from schemas.state_codec import state_json
 from simulator import SimulationConfig, simulate
 from streams.batch import OutputTopics, process_batch
 from streams.pipeline import RawMessage
@@ -78,7 +79,7 @@ def replay_park() -> dict[str, str]:
         for topic, key, value in batch.outputs.messages:
             messages.update(repr((topic, key, value)).encode())
         table.update(batch.outputs.states)
-    states = hashlib.sha256(repr(sorted(table.items())).encode())
+    states = hashlib.sha256(repr(sorted((k, state_json(v)) for k, v in table.items())).encode())
     rows = hashlib.sha256(repr(sorted((t, [sorted(r.items()) for r in rs]) for t, rs in sink.rows.items())).encode())
     return {"states": states.hexdigest(), "messages": messages.hexdigest(), "rows": rows.hexdigest()}
 
