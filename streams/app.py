@@ -12,13 +12,12 @@ worker stopped or killed anywhere re-reads what it had not made durable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from streams.fetch_control import (
     seek_fetching,
 )
 from streams.input_guards import InputReadOffsets, agent_queues, partition_starts, spare_from_clearing
+from streams.intake import taking_inputs
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.model_feed import ModelFeed, encode_frontier, register_model_feed
@@ -113,6 +113,8 @@ class WorkerApp(faust.App):
 
     quiesce: Callable[[], Awaitable[None]] | None = None
     unfiltered_topics: tuple[str, ...] = ()  # set before the consumer is made: see streams.input_guards
+    taken_topics: tuple[str, ...] = ()  # records taken from the fetches into the merge (streams.intake)
+    take_input: Callable[[Any], None] | None = None  # set by build_app
     tables_ready: Callable[[], None] | None = None  # called once a rebalance's recovery is complete
 
     def on_rebalance_end(self) -> None:
@@ -123,7 +125,14 @@ class WorkerApp(faust.App):
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()
         consumer._read_offset = InputReadOffsets(self.unfiltered_topics, consumer._read_offset)  # type: ignore[attr-defined]
+        if self.taken_topics:
+            consumer.getmany = taking_inputs(consumer.getmany, self.taken_topics, self._take_input,  # type: ignore[method-assign]
+                                             consumer._read_offset)  # type: ignore[attr-defined]  # fmt: skip
         return consumer
+
+    def _take_input(self, message: Any) -> None:
+        if self.take_input is not None:
+            self.take_input(message)
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
         if self.quiesce is not None:
@@ -132,6 +141,27 @@ class WorkerApp(faust.App):
 
 
 LOOP_FAILED_EXIT_CODE = 71  # the input loop raised: restart the worker (70 is a failpoint's)
+TURN_SECONDS = 0.1  # the merge is looked at least this often: what a batch waits to be taken
+
+
+@dataclass
+class Intake:
+    """Records taken into the merge since the last batch was taken (:mod:`streams.intake`)."""
+
+    full: asyncio.Event = field(default_factory=asyncio.Event)  # a whole batch is waiting
+    taken: int = 0
+
+
+async def _wake_within(seconds: float, *events: asyncio.Event) -> None:
+    """Return once any of ``events`` is set, or after ``seconds``."""
+    if any(e.is_set() for e in events):
+        return
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _faust_app(settings: Settings) -> WorkerApp:
@@ -169,6 +199,7 @@ def _faust_app(settings: Settings) -> WorkerApp:
         web_metrics_enabled=False,
     )
     app.unfiltered_topics = (*kafka.topics.inputs(), kafka.topics.resolve, kafka.topics.identities)
+    app.taken_topics = kafka.topics.inputs()
     _serve_only_our_views(app)
     web_errors.install(app.web.web_app)  # type: ignore[attr-defined]
     if settings.clickhouse.embedded and settings.worker.clickhouse_owner_url:
@@ -236,8 +267,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full (paused in the client)
     seeking: set[TP] = set()  # partitions paused (in faust) until a skipped range is read again
     rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
+    pauses: list[asyncio.Future[None]] = []  # pauses of full partitions under way (streams.intake)
     lock = asyncio.Lock()
-    streams_by_event: dict[int, Any] = {}
+    intake = Intake()
 
     log_ends: dict[TP, int] = {}  # asked of the broker: a fetch's high watermark can be old
 
@@ -274,9 +306,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     to_commit: dict[TP, int] = {}  # next offset per input partition, once its batch is durable
 
-    async def _ack(event: Any) -> None:
-        streams_by_event.pop(id(event), None)
-        message = event.message
+    async def _ack(message: Any) -> None:
         to_commit[message.tp] = max(to_commit.get(message.tp, 0), message.offset + 1)
 
     async def _commit_offsets() -> None:
@@ -489,43 +519,62 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         for lifecycle in batch.alert_states:
             runtime.metrics.alerts.labels(lifecycle).inc()
 
+    def take(message: Any) -> None:
+        """One input record, as the consumer iterates its fetch (:mod:`streams.intake`), into the merge."""
+        where = (message.topic, message.partition)
+        if where not in starts:
+            return  # fetched before its partition went to another worker: not ours to process
+        now = asyncio.get_running_loop().time()
+        verdict = continuity.check(message.topic, message.partition, message.offset, starts[where], now)
+        if verdict is Verdict.SEEK:
+            _reread_gap(message)
+        if verdict is not Verdict.ACCEPT:
+            return
+        aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, message, now))
+        queue = aligner.queues[where]
+        if len(queue) >= settings.worker.align_queue_limit and message.tp not in flow_paused:
+            pause_now(message.tp)
+        intake.taken += 1
+        if intake.taken >= settings.sink.batch_max_events:
+            intake.full.set()  # a whole batch is waiting: no need to wait for the next turn
+
+    app.take_input = take
+
     @app.agent(inputs)
     async def enterprise_events(stream: faust.StreamT[bytes]) -> None:
+        # The records are taken from the consumer's fetches (take, above) and never reach
+        # this stream; the agent is what subscribes the inputs and co-partitions the table.
+        async for event in stream.noack():  # type: ignore[attr-defined]
+            take(event.message)  # not expected: should faust hand one on, it is merged all the same
+
+    @app.task
+    async def _take_batches() -> None:
+        """Held records go once the merge lets them (or the partitions they wait for waited
+        ``max_idle``): looked at every :data:`TURN_SECONDS` (or ``batch_max_seconds`` if
+        shorter), at once when a whole batch arrived or the others' frontiers move."""
+        turn = min(TURN_SECONDS, settings.sink.batch_max_seconds)
         try:
-            await _process(stream)
+            while True:
+                await _wake_within(turn, intake.full, feed.news)
+                intake.full.clear()
+                feed.news.clear()
+                intake.taken = 0
+                if aligner.held:
+                    await regulate_flow()
+                    await drain()
+                    await regulate_flow()
+                elif not quiesced.is_set():
+                    async with lock:
+                        await _publish_frontier()
         except Exception:
-            # faust would restart the agent, but the records the failed batch had taken from
-            # the merge would be neither processed nor read again: exit instead, and the next
-            # start resumes from the last committed batch (the commit protocol).
+            # the records a failed batch had taken from the merge would be neither processed
+            # nor read again: exit instead, and the next start resumes from the last committed
+            # batch (the commit protocol).
             log.critical("the input loop failed; exiting so that the worker restarts from its "
                          "last committed batch", exc_info=True)  # fmt: skip
             os._exit(LOOP_FAILED_EXIT_CODE)
 
-    async def _process(stream: faust.StreamT[bytes]) -> None:
-        batch_max = settings.sink.batch_max_events
-        within = settings.sink.batch_max_seconds
-        # Acknowledged by hand, in the commit protocol's last step: never in a ``finally``.
-        async for events in stream.noack_take(batch_max, within=within):  # type: ignore[attr-defined]
-            for event in events:
-                message = event.message
-                where = (message.topic, message.partition)
-                if where not in starts:
-                    continue  # fetched before its partition went to another worker: not ours to process
-                verdict = continuity.check(
-                    message.topic, message.partition, message.offset, starts[where], asyncio.get_running_loop().time(),
-                )  # fmt: skip
-                if verdict is Verdict.SEEK:
-                    await _reread_gap(message)
-                if verdict is not Verdict.ACCEPT:
-                    continue
-                streams_by_event[id(event)] = stream
-                aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, event,
-                                   asyncio.get_running_loop().time()))  # fmt: skip
-            await regulate_flow()
-            await drain()
-            await regulate_flow()
-
-    async def _reread_gap(message: Any) -> None:
+    def _reread_gap(message: Any) -> None:
         expected = continuity.expected[(message.topic, message.partition)]
         log.warning("records %s[%d] %d..%d were skipped by the consumer; reading them again",
                     message.topic, message.partition, expected, message.offset - 1)  # fmt: skip
@@ -537,6 +586,19 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         seeking.add(tp)
         rereads[:] = [f for f in rereads if not f.done()]
         rereads.append(asyncio.ensure_future(_seek_back(tp, expected)))
+
+    def pause_now(tp: TP) -> None:
+        """Stop fetching a partition whose queue in the merge is full (resumed by regulate_flow)."""
+        flow_paused.add(tp)
+        pauses[:] = [f for f in pauses if not f.done()]
+        pauses.append(asyncio.ensure_future(_pause(tp)))
+
+    async def _pause(tp: TP) -> None:
+        try:
+            await pause_fetching(app.consumer, [tp])
+        except Exception as exc:  # noqa: BLE001 - the merge's held limit still bounds memory
+            flow_paused.discard(tp)
+            log.warning("could not pause fetching of %s: %s", tp, exc)
 
     async def _seek_back(tp: TP, offset: int) -> None:
         await asyncio.sleep(1.0)
@@ -608,20 +670,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             if aligner.held:
                 await refresh_log_ends()
 
-    @app.task
-    async def _release_held() -> None:
-        """Held records go once the partitions they wait for may move (or waited ``max_idle``)."""
-        while True:
-            with contextlib.suppress(TimeoutError):  # the others' frontiers move: no need to wait the 0.1 s
-                await asyncio.wait_for(feed.news.wait(), 0.1)
-            feed.news.clear()
-            if aligner.held:
-                await drain()
-                await regulate_flow()
-            elif not quiesced.is_set():
-                async with lock:
-                    await _publish_frontier()
-
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         mine = [tp for tp in assigned if tp.topic in topics.inputs()]
@@ -654,8 +702,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 del to_commit[tp]
             seeking.difference_update({tp for tp in seeking if tp.partition in mine})
             flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
-            for record in aligner.forget(mine):
-                streams_by_event.pop(id(record.item), None)
+            aligner.forget(mine)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _final_checkpoint(app: faust.App, **kwargs: Any) -> None:
@@ -688,5 +735,5 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
 
 def _raw(record: Record) -> RawMessage:
-    message = record.item.message
+    message = record.item
     return RawMessage(message.topic, message.partition, message.offset, message.key, message.value, message.timestamp)

@@ -88,7 +88,7 @@ class Observer:
 
     def start(self, records: Iterable[Record], batch: ProcessedBatch) -> None:
         """The batch about to be committed (called just before ``commit_batch``)."""
-        self._times = [(r.event_time, getattr(r.item.message, "timestamp", None)) for r in records]
+        self._times = [(r.event_time, getattr(r.item, "timestamp", None)) for r in records]
         self._batch = batch
 
     def wrap(self, ports: CommitPorts) -> CommitPorts:
