@@ -131,8 +131,15 @@ class WorkerApp(faust.App):
         return consumer
 
     def _take_input(self, message: Any) -> None:
-        if self.take_input is not None:
-            self.take_input(message)
+        try:
+            if self.take_input is not None:
+                self.take_input(message)
+        except Exception:
+            # raised into faust's fetch loop, it would stop the consumer for good: a record
+            # lost. Exit instead; the next start reads on from the last committed batch.
+            log.critical("taking an input record failed; exiting so that the worker restarts from its "
+                         "last committed batch", exc_info=True)  # fmt: skip
+            os._exit(LOOP_FAILED_EXIT_CODE)
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
         if self.quiesce is not None:
