@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from streams.fetch_control import (
     seek_fetching,
 )
 from streams.input_guards import InputReadOffsets, agent_queues, partition_starts, spare_from_clearing
-from streams.intake import taking_inputs
+from streams.intake import Intake, taking_inputs, wake_within
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.model_feed import ModelFeed, encode_frontier, register_model_feed
@@ -149,26 +149,6 @@ class WorkerApp(faust.App):
 
 LOOP_FAILED_EXIT_CODE = 71  # the input loop raised: restart the worker (70 is a failpoint's)
 TURN_SECONDS = 0.1  # the merge is looked at least this often: what a batch waits to be taken
-
-
-@dataclass
-class Intake:
-    """Records taken into the merge since the last batch was taken (:mod:`streams.intake`)."""
-
-    full: asyncio.Event = field(default_factory=asyncio.Event)  # a whole batch is waiting
-    taken: int = 0
-
-
-async def _wake_within(seconds: float, *events: asyncio.Event) -> None:
-    """Return once any of ``events`` is set, or after ``seconds``."""
-    if any(e.is_set() for e in events):
-        return
-    waits = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
 
 
 def _faust_app(settings: Settings) -> WorkerApp:
@@ -506,6 +486,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
         if not released:
             return
+        await regulate_flow()  # the partitions this release emptied fetch again while the batch runs
         started = loop.time()
         for start in range(0, len(released), settings.sink.batch_max_events):
             await _run_batch(released[start : start + settings.sink.batch_max_events])
@@ -566,7 +547,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         turn = min(TURN_SECONDS, settings.sink.batch_max_seconds)
         try:
             while True:
-                await _wake_within(turn, intake.full, feed.news)
+                await wake_within(turn, intake.full, feed.news)
                 intake.full.clear()
                 feed.news.clear()
                 intake.taken = 0

@@ -11,7 +11,9 @@ itself (:mod:`streams.commit`).
 So the worker's consumer iterates its fetches through :func:`taking_inputs`: a record of an
 input topic is handed to ``take`` as the fetch is iterated and goes no further; every other
 record (the identity resolver's topics) goes faust's way. faust stops iterating a fetch as
-soon as the flow stops (a rebalance), so nothing is taken while partitions move.
+soon as the flow stops (a rebalance), so nothing is taken while partitions move. The worker
+looks at its merge every turn, or at once when a whole batch has been taken
+(:class:`Intake`, :func:`wake_within`).
 
 >>> import asyncio
 >>> from types import SimpleNamespace
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Collection, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
 YIELD_EVERY = 100  # records taken between two turns of the event loop (faust's own pace)
@@ -60,3 +63,32 @@ def taking_inputs(
                 await asyncio.sleep(0)  # a large fetch must not hold up the batches and the client
 
     return getmany_others
+
+
+@dataclass
+class Intake:
+    """Records taken into the merge since the worker last looked at it."""
+
+    full: asyncio.Event = field(default_factory=asyncio.Event)  # a whole batch is waiting
+    taken: int = 0
+
+
+async def wake_within(seconds: float, *events: asyncio.Event) -> None:
+    """Return once any of ``events`` is set, or after ``seconds``.
+
+    >>> async def woken():
+    ...     news = asyncio.Event()
+    ...     asyncio.get_running_loop().call_later(0.01, news.set)
+    ...     await wake_within(60.0, asyncio.Event(), news)
+    ...     return news.is_set()
+    >>> asyncio.run(woken())
+    True
+    """
+    if any(e.is_set() for e in events):
+        return
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
