@@ -486,7 +486,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
         if not released:
             return
-        await regulate_flow()  # the partitions this release emptied fetch again while the batch runs
         started = loop.time()
         for start in range(0, len(released), settings.sink.batch_max_events):
             await _run_batch(released[start : start + settings.sink.batch_max_events])
