@@ -121,6 +121,9 @@ class WorkerSettings(_Section):
     # The holder of chDB also writes the rows the other workers send (``clickhouse_owner_url``).
     accept_relayed_rows: bool = False
     recent_event_ids: int = Field(default=64, ge=1)
+    # Decoded states kept between batches (≈ 21 KB each), so an enterprise seen again is not
+    # decoded again: 0 decodes every state from the table every batch.
+    state_cache: int = Field(default=10_000, ge=0)
     # No progress this long with input waiting → re-seek to the committed offsets (0 = off).
     stall_seconds: float = Field(default=30.0, ge=0)
     # How often the online models are saved, in the commit protocol's step 3 (0 = every batch,

@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from detectors.industry_context import stored_series
 from detectors.models import OnlineModels, dump_models, load_models, save_models
 from detectors.scoring.peers import close_period
 from detectors.verdicts import VerdictCalibration
-from schemas.state_codec import state_json
+from schemas.state_codec import StateCache, state_json
 from sinks import ClickHouseSink, Database
 from streams import web_errors
 from streams.alignment import EventTimeAligner, Record
@@ -87,6 +87,7 @@ class Runtime:
     last_progress: float = 0.0
     relayed_rows: RelayedRowsWriter | None = None  # the holder of chDB: rows other workers relay
     model_feed: ModelFeed | None = None  # other workers' learning (streams.model_feed)
+    state_cache: StateCache = field(default_factory=lambda: StateCache(0))  # decoded states between batches
 
     async def in_db_thread(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -212,6 +213,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"),
         models=load_models(models_path(settings)),
         checkpoint_path=models_path(settings),
+        state_cache=StateCache(settings.worker.state_cache),
     )
     rules = load_rules()
     verdicts = register_verdict_feed(app, kafka, VerdictCalibration.from_rules(rules), runtime.metrics.verdicts)
@@ -502,7 +504,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         batch = process_batch(
             ((_raw(record), record.item) for record in records),
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
-            verdicts.calibration, feed_link,
+            verdicts.calibration, feed_link, runtime.state_cache,
         )  # fmt: skip
         observer.start(records, batch)
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)

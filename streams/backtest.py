@@ -38,6 +38,7 @@ from config.scoring import DEFAULT_SCORING_PATH, ScoringConfig
 from detectors.models import OnlineModels
 from detectors.scoring import EnterpriseScorer
 from schemas.events import SHANGHAI
+from schemas.state_codec import StateCache
 from sinks import ClickHouseSink, Database, migrate
 from streams.alignment import EventTimeAligner, Record
 from streams.batch import OutputTopics, process_batch
@@ -172,6 +173,7 @@ def run(settings: Settings, name: str, start: date, end: date, config_dir: Path,
     out_topics = OutputTopics(scores=names.scores, alerts=names.alerts, lists=names.lists, deadletter=names.deadletter)
     models = OnlineModels(scorer=EnterpriseScorer(scoring))
     states: dict[bytes, bytes] = {}
+    cache = StateCache(own.worker.state_cache)
     counts: Counter[str] = Counter()
     produced = 0
     try:
@@ -180,7 +182,7 @@ def run(settings: Settings, name: str, start: date, end: date, config_dir: Path,
         for first in range(0, len(records), BATCH):
             chunk = records[first : first + BATCH]
             batch = process_batch(((r, None) for r in chunk), states.get, sink, out_topics, own, rules, models,
-                                  datetime.now(UTC))  # fmt: skip
+                                  datetime.now(UTC), cache=cache)  # fmt: skip
             sink.flush()
             for topic, key, value in batch.outputs.messages:
                 producer.produce(topic, key=key, value=value)

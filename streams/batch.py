@@ -20,7 +20,7 @@ from config.rules import RuleConfig
 from detectors.models import OnlineModels
 from detectors.verdicts import VerdictCalibration
 from schemas import EnterpriseState
-from schemas.state_codec import decode_state, encode_state
+from schemas.state_codec import StateCache
 from sinks import ClickHouseSink
 from sinks.rows import snapshot_row
 from streams.alignment import Key
@@ -73,9 +73,14 @@ def process_batch(
     now: datetime,
     verdicts: VerdictCalibration | None = None,
     feed: FeedLink | None = None,
+    cache: StateCache | None = None,
 ) -> ProcessedBatch:
-    """Run every ``(message, event)`` of the batch; ``event`` is only carried to the outputs."""
+    """Run every ``(message, event)`` of the batch; ``event`` is only carried to the outputs.
+
+    ``cache`` keeps the decoded states between batches (without one, each batch decodes
+    every state it reads)."""
     batch = ProcessedBatch()
+    cache = cache or StateCache(0)
     out = batch.outputs
     touched: dict[str, EnterpriseState] = {}
     changed: dict[str, None] = {}  # enterprises with an applied event, in the order first applied
@@ -85,8 +90,9 @@ def process_batch(
         uscc = msg.key.decode("utf-8", errors="replace") if msg.key else None
         state = touched.get(uscc) if uscc else None
         if state is None and uscc:
-            stored = load_state(uscc.encode())
-            state = decode_state(stored) if stored else None
+            table_key = uscc.encode()
+            stored = load_state(table_key)
+            state = cache.decode(table_key, stored) if stored else None
         # Time is the record's own (its Kafka timestamp), so a re-read derives the same outputs.
         at = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else now
         place = None
@@ -126,5 +132,5 @@ def process_batch(
     # changes nothing a snapshot row holds.
     for uscc in changed:
         sink.add("enterprise_snapshot", snapshot_row(touched[uscc]))
-    out.states = {uscc.encode(): encode_state(state) for uscc, state in touched.items()}
+    out.states = {k: cache.encode(k, state) for k, state in ((u.encode(), s) for u, s in touched.items())}
     return batch

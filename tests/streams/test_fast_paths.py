@@ -24,7 +24,7 @@ from config import Settings
 from config.rules import load_rules
 from detectors.models import OnlineModels
 from detectors.rules import evaluate
-from schemas.state_codec import state_json
+from schemas.state_codec import StateCache, encode_state, state_json
 from simulator import SimulationConfig, simulate
 from streams.batch import OutputTopics, process_batch
 from streams.pipeline import RawMessage
@@ -66,8 +66,11 @@ def _records() -> list[RawMessage]:
     return out
 
 
-def replay_park() -> dict[str, str]:
-    """The park through the batch pipeline; a digest of its states, messages and rows."""
+def replay_park(cache: StateCache | None = None) -> dict[str, str]:
+    """The park through the batch pipeline; a digest of its states, messages and rows.
+
+    With a ``cache``, each batch also checks that every state the cache keeps still encodes
+    to the table value it was kept with: nothing mutated a state after it was stored."""
     settings, rules, models = Settings(), load_rules(), OnlineModels()
     table: dict[bytes, bytes] = {}
     sink, messages = _RecordingSink(), hashlib.sha256()
@@ -75,10 +78,13 @@ def replay_park() -> dict[str, str]:
     records = _records()
     for start in range(0, len(records), 500):
         chunk = ((r, None) for r in records[start : start + 500])
-        batch = process_batch(chunk, table.get, sink, topics, settings, rules, models, NOW)  # type: ignore[arg-type]
+        batch = process_batch(chunk, table.get, sink, topics, settings, rules, models, NOW,  # type: ignore[arg-type]
+                              cache=cache)  # fmt: skip
         for topic, key, value in batch.outputs.messages:
             messages.update(repr((topic, key, value)).encode())
         table.update(batch.outputs.states)
+        for key, stored in table.items() if cache is not None else ():
+            assert state_json(encode_state(cache.decode(key, stored))) == state_json(stored), key
     states = hashlib.sha256(repr(sorted((k, state_json(v)) for k, v in table.items())).encode())
     rows = hashlib.sha256(repr(sorted((t, [sorted(r.items()) for r in rs]) for t, rs in sink.rows.items())).encode())
     return {"states": states.hexdigest(), "messages": messages.hexdigest(), "rows": rows.hexdigest()}
@@ -86,6 +92,12 @@ def replay_park() -> dict[str, str]:
 
 def test_the_park_gives_the_outputs_it_gave_before_the_fast_paths() -> None:
     assert replay_park() == BEFORE
+
+
+def test_keeping_the_decoded_states_between_batches_gives_the_same() -> None:
+    cache = StateCache(1_000)
+    assert replay_park(cache) == BEFORE
+    assert cache.hits > 0
 
 
 def test_running_every_rule_on_every_event_gives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
