@@ -7,8 +7,8 @@
 2. **Outputs**: every output message of the batch — alerts, scores, list changes, dead
    letters — is produced **and acknowledged by the broker** (the producer is flushed).
 3. **State**: the enterprise states are written to the Faust table and the changelog is
-   flushed; the online models are checkpointed (pickled before the state write, the file
-   replaced after the flush).
+   flushed; the online models are checkpointed (pickled while step 1's rows are written —
+   nothing changes them until the next batch — the file replaced after the flush).
 4. **Offsets**: the batch's input events are acknowledged and their offsets committed.
 
 A crash between two steps leaves the state of the previous batch, so the restarted worker
@@ -92,7 +92,9 @@ class CommitPorts:
     send: Callable[[Any, bytes | None, bytes], Awaitable[Any]]
     flush_producer: Callable[[], Awaitable[None]]
     write_state: Callable[[bytes, bytes], None]
-    snapshot_models: Callable[[], bytes | None]  # the models pickled now, or None when no checkpoint is due
+    # The models pickled now, or None when no checkpoint is due. In the event loop, while the
+    # rows are written in their thread: the pickle sees the models as the batch left them.
+    snapshot_models: Callable[[], bytes | None]
     save_models: Callable[[bytes | None], Awaitable[None]]
     ack: Callable[[Any], Awaitable[Any]]
     commit_offsets: Callable[[], Awaitable[Any]]
@@ -100,13 +102,15 @@ class CommitPorts:
 
 async def commit_batch(outputs: BatchOutputs, ports: CommitPorts, failpoint: Failpoint, batch: int) -> int:
     """Make one processed batch durable: rows → outputs → state → offsets. Returns rows written."""
-    written = await ports.flush_rows()  # 1
+    rows = asyncio.ensure_future(ports.flush_rows())  # 1
+    await asyncio.sleep(0)  # the rows are handed to their thread, then the models are pickled meanwhile
+    snapshot = ports.snapshot_models()  # (3) taken now, saved after the state
+    written = await rows
     failpoint.check("after_rows", batch)
     await _send_all(ports, outputs.messages)  # 2
     await ports.flush_producer()
     failpoint.check("after_outputs", batch)
-    snapshot = ports.snapshot_models()  # 3 (pickled first: the window after the changelog is short)
-    for key, value in outputs.states.items():
+    for key, value in outputs.states.items():  # 3
         ports.write_state(key, value)
     failpoint.check("after_state", batch)
     await ports.flush_producer()
