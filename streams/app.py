@@ -302,6 +302,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _ack(message: Any) -> None:
         to_commit[message.tp] = max(to_commit.get(message.tp, 0), message.offset + 1)
 
+    committing: list[asyncio.Future[None]] = []  # step 4 of the last batch, while it is in flight
+
     async def _commit_offsets() -> None:
         """Step 4 with explicit offsets (faust's acknowledgements are off for the inputs).
 
@@ -309,18 +311,34 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         discard the acknowledgements of a batch it interrupts: faust then commits nothing past
         that gap, or — for a gap of one record — commits past a record never processed.
         Records of one input partition are processed in offset order (the continuity check
-        and the merge keep it), so the batch's last offset + 1 is exact. A commit that fails
-        is tried again with the next batch (or by the background loop when idle); a partition
-        revoked meanwhile is read again by its new owner, whose states make it a redelivery.
+        and the merge keep it), so the batch's last offset + 1 is exact.
+
+        The commit is started here and completes while the next batch is computed (on the
+        client's thread it can wait long behind a fetch): one at a time, in order, the next
+        batch's step 4 waiting for it; a rebalance, a stop and a replay wait for it too
+        (:func:`settle_commits`). A worker killed before it completes reads the batch again,
+        as a redelivery. A commit that fails is tried again with the next batch (or by the
+        background loop when idle); a partition revoked meanwhile is read again by its new
+        owner, whose states make it a redelivery.
         """
+        await settle_commits()
         offsets = dict(to_commit)
         to_commit.clear()
+        if offsets:
+            committing.append(asyncio.ensure_future(_commit(offsets)))
+
+    async def _commit(offsets: dict[TP, int]) -> None:
         try:
             await commit_positions(app.consumer, offsets)
         except Exception as exc:  # noqa: BLE001 - any client error: keep the offsets for the next try
             log.warning("committing input offsets failed (%s); trying again later", exc)
             for tp, offset in offsets.items():
                 to_commit[tp] = max(to_commit.get(tp, 0), offset)
+
+    async def settle_commits() -> None:
+        """Wait for the input offsets' commit in flight, if any."""
+        while committing:
+            await committing.pop(0)
 
     async def _flush_rows() -> int:
         written = int(await runtime.in_db_thread(runtime.sink.flush))
@@ -409,6 +427,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def _quiesce() -> None:
         async with lock:  # the batch in flight completes its commit protocol first
+            await settle_commits()
             quiesced.set()
 
     app.quiesce = _quiesce  # type: ignore[attr-defined]
@@ -686,6 +705,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _forget_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in topics.inputs()}
         async with lock:
+            await settle_commits()
             for where in [w for w in starts if w[1] in mine]:
                 del starts[where]
             for where in [(tp.topic, tp.partition) for tp in revoked]:
@@ -712,6 +732,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Seek the owned input partitions among ``targets`` back, between two batches (``/api/replay``)."""
         moved: list[tuple[str, int]] = []
         async with lock:
+            await settle_commits()  # a commit landing after the seek would move the group past it
             for where, offset in sorted(targets.items()):
                 if where not in starts:
                     continue
