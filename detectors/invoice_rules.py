@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from datetime import date
 
-from config.rules import RuleConfig
+from config.rules import InvoiceRule, RuleConfig
 from detectors.findings import Finding
 from detectors.rule_findings import inactive, make_finding, name_of, usual_severity
 from detectors.seasonality import confidence, history_months, log_variability, seasonal_ratio
@@ -53,18 +53,30 @@ def _poisson_tail(observed: int, mean: float, upper: bool) -> float:
     return max(0.0, 1.0 - below) if upper else min(1.0, below)
 
 
-def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
-    """Invoices of the last days against the enterprise's own invoicing rate.
+_Windows = tuple[int, int, list[int], int, int, int, int, int, int]
+# The last series judged and its windows: the spike and the drop rule judge the same days
+# of the same state one after the other. A series is never changed once judged (the next
+# event changes a copy), so the very object is the key.
+_last_judged: tuple[object, object, _Windows | None] = (None, None, None)
 
-    The history (holidays left out) gives the daily invoice rate and the mean amount per
-    invoice; the last ``window_days`` are then judged by the Poisson probability of so many
-    (spike) or so few (drop) invoices, together with the amount ratio. Lumpy small invoicers
-    are judged by their own rate, so a single large invoice does not fire.
-    """
-    rule = cfg.invoice
+
+def _windows(after: EnterpriseState, rule: InvoiceRule) -> _Windows | None:
+    """The series' first day (ordinal), where the judged days start, the holidays inside
+    (positions), and the days, invoices and amounts of the history and of the judged days
+    (holidays left out); ``None`` before the first summary."""
+    global _last_judged
+    series, judged_rule, found = _last_judged
+    if series is after.invoices and judged_rule is rule:
+        return found
+    found = _count_windows(after, rule)
+    _last_judged = (after.invoices, rule, found)
+    return found
+
+
+def _count_windows(after: EnterpriseState, rule: InvoiceRule) -> _Windows | None:
     series = _daily(after)
     if series is None:
-        return inactive(kind, after)
+        return None
     counts, amounts, start = series
     ordered = _holiday_ordinals(tuple(rule.holidays))
     first = start.toordinal()
@@ -79,6 +91,24 @@ def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, 
     history_amounts = sum(amounts[:split]) - sum(amounts[i] for i in holidays[:before_split])
     seen_count = sum(counts[split:]) - sum(counts[i] for i in holidays[before_split:])
     seen_amount = sum(amounts[split:]) - sum(amounts[i] for i in holidays[before_split:])
+    return (first, split, holidays, history_days, recent_days, history_counts, history_amounts, seen_count,
+            seen_amount)  # fmt: skip
+
+
+def _invoice(kind: str, before: EnterpriseState | None, after: EnterpriseState, cfg: RuleConfig) -> Finding:
+    """Invoices of the last days against the enterprise's own invoicing rate.
+
+    The history (holidays left out) gives the daily invoice rate and the mean amount per
+    invoice; the last ``window_days`` are then judged by the Poisson probability of so many
+    (spike) or so few (drop) invoices, together with the amount ratio. Lumpy small invoicers
+    are judged by their own rate, so a single large invoice does not fire.
+    """
+    rule = cfg.invoice
+    windows = _windows(after, rule)
+    if windows is None:
+        return inactive(kind, after)
+    first, split, holidays, history_days, recent_days, history_counts, history_amounts, seen_count, seen_amount = windows
+    counts = after.invoices.count
     if history_days < rule.min_history_days or recent_days < rule.window_days:
         # too little history, or a holiday inside the judged days (the restart after the
         # Spring Festival is slow everywhere): judge a full window of ordinary days only

@@ -95,8 +95,10 @@ def _headcounts(after: EnterpriseState, event: Event, now: datetime) -> list[Qua
 
 
 def _districts(after: EnterpriseState, event: Event, now: datetime) -> list[QualityFinding]:
+    if not isinstance(event, TaxFiling | SocialSecurityFiling) or event.district_code is None:
+        return []
     trail = after.provenance.get("district_code")
-    if trail is None or getattr(event, "district_code", None) is None or not isinstance(event, TaxFiling | SocialSecurityFiling):
+    if trail is None:
         return []
     filings = {s: c for s, c in trail.claims.items() if s != trail.set_by}
     districts = sorted({c[0] for c in filings.values()})

@@ -16,6 +16,7 @@ late filing lands in its own month whatever order it arrives in.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,11 +43,13 @@ SPARSE_SERIES: tuple[str, ...] = ("vat_unpaid", "cit_unpaid", "arrears")
 NULLABLE_SERIES = frozenset({"revenue", "headcount"})
 
 
+@functools.lru_cache(maxsize=8192)  # called for every month of every series: parse each text once
 def month_index(period: str) -> int:
     """``"2026-03"`` → ``2026 * 12 + 2``, so that month arithmetic is integer arithmetic."""
     return int(period[:4]) * 12 + int(period[5:7]) - 1
 
 
+@functools.lru_cache(maxsize=8192)
 def month_text(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
