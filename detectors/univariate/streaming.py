@@ -284,6 +284,16 @@ class _State:
         self.peaks: deque[tuple[int, float]] = deque()
         self.quiet = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["tail"] = self.tail.tobytes()  # as bytes: faster to pickle (see NeighbourBank)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state["tail"], bytes):  # checkpoints from before hold the array itself
+            state["tail"] = np.frombuffer(state["tail"]).copy()
+        self.__dict__.update(state)
+
     def evaluate(self, value: float, model: StreamingDetector) -> dict[str, Any]:
         out: dict[str, Any] = {"refractory": self.quiet > 0}
         n = model._n

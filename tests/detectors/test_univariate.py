@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from detectors.univariate import StreamingDetector
+from detectors.univariate.neighbours import NeighbourBank
 
 
 def seasonal_stream(n: int, seed: int = 0) -> tuple[list[float], list[int]]:
@@ -126,3 +127,29 @@ def test_explain_names_the_driver() -> None:
 def test_exactly_one_feature() -> None:
     with pytest.raises(ValueError, match="one feature"):
         StreamingDetector().score_one({"a": 1.0, "b": 2.0})
+
+
+def test_a_pickled_detector_goes_on_exactly_as_the_original() -> None:
+
+    rng = np.random.default_rng(5)
+    values = [float(v) for v in 100 + 10 * np.sin(np.arange(300) / 7) + rng.normal(0, 1, 300)]
+    original = StreamingDetector(window=8, bank_size=60, min_history=20, warm_up=30)
+    for v in values[:200]:
+        original.learn_one({"x": v})
+    copy = pickle.loads(pickle.dumps(original))
+    for v in values[200:]:
+        assert copy.score_one({"x": v}) == original.score_one({"x": v})
+        copy.learn_one({"x": v})
+        original.learn_one({"x": v})
+
+
+def test_a_bank_pickled_with_its_arrays_as_before_is_still_read() -> None:
+
+    bank = NeighbourBank(dim=2, size=4, gap=1)
+    for v in ([0.0, 1.0], [2.0, 3.0], [5.0, 5.0]):
+        bank.add(np.array(v))
+    old = NeighbourBank.__new__(NeighbourBank)
+    old.__setstate__(dict(vars(bank)))  # the state as pickles before the packing held it
+    assert pickle.loads(pickle.dumps(old)).distance(np.array([2.0, 3.5])) == bank.distance(
+        np.array([2.0, 3.5])
+    )
