@@ -313,15 +313,18 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         Records of one input partition are processed in offset order (the continuity check
         and the merge keep it), so the batch's last offset + 1 is exact.
 
-        The commit is started here and completes while the next batch is computed (on the
-        client's thread it can wait long behind a fetch): one at a time, in order, the next
-        batch's step 4 waiting for it; a rebalance, a stop and a replay wait for it too
-        (:func:`settle_commits`). A worker killed before it completes reads the batch again,
-        as a redelivery. A commit that fails is tried again with the next batch (or by the
-        background loop when idle); a partition revoked meanwhile is read again by its new
-        owner, whose states make it a redelivery.
+        The commit is started here and completes while the next batches are computed (a
+        round trip through the client's thread takes tens of milliseconds): one at a time,
+        in order. While one is in flight, the offsets of the batches made durable meanwhile
+        wait for the next batch's step 4 (or the background loop, when idle). A rebalance, a
+        stop and a replay first commit everything (:func:`settle_commits`). A worker killed
+        before its offsets are committed reads those batches again, as redeliveries. A
+        commit that fails is tried again the same way; a partition revoked meanwhile is read
+        again by its new owner, whose states make it a redelivery.
         """
-        await settle_commits()
+        if committing and not committing[-1].done():
+            return  # the commit in flight carries on; these offsets go with the next one
+        committing.clear()
         offsets = dict(to_commit)
         to_commit.clear()
         if offsets:
@@ -336,9 +339,13 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 to_commit[tp] = max(to_commit.get(tp, 0), offset)
 
     async def settle_commits() -> None:
-        """Wait for the input offsets' commit in flight, if any."""
+        """Wait for the input offsets' commit in flight, then commit those still waiting."""
         while committing:
             await committing.pop(0)
+        if to_commit:
+            offsets = dict(to_commit)
+            to_commit.clear()
+            await _commit(offsets)
 
     async def _flush_rows() -> int:
         written = int(await runtime.in_db_thread(runtime.sink.flush))
