@@ -183,6 +183,9 @@ class NotifierSettings(_Section):
     retry_max_seconds: float = Field(default=300.0, gt=0)  # longest wait between attempts
     max_age_seconds: float = Field(default=3600.0, gt=0)  # then the notification is dead-lettered
     max_in_flight: int = Field(default=1000, ge=1)  # unsettled alert messages before pausing
+    # Notifications one webhook or kafka subscription has in flight at once (one per
+    # enterprise, each enterprise's in order); group robots and grouping windows send one at a time.
+    parallel_per_subscription: int = Field(default=8, ge=1)
     watchlist_refresh_seconds: float = Field(default=300.0, gt=0)  # dynamic watch-lists
 
 

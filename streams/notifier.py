@@ -16,15 +16,23 @@ read to its end before any alert. So a restarted notifier skips what the ledger 
 what it lacks; the one window — delivered, killed before the ledger write — sends the same
 ``Idempotency-Key`` again, which receivers drop.
 
-Each subscription has its own queue and task: one slow receiver delays only itself. With a
-``group_window_seconds`` the task gathers what arrives within the window after the first
-alert version and sends one notification per enterprise (or district: ``group_by``) listing
-each; the ledger still records every (subscription, alert_id, version).
+Each subscription has its own queue and task: one slow receiver delays only itself. A
+webhook or kafka subscription without a grouping window has up to
+``parallel_per_subscription`` notifications in flight, one per enterprise, each enterprise's
+in the order of the topic (a resolution after its firing): a receiver answering slowly or
+with retries for one enterprise does not hold up the others. Each holds its place until its
+ledger records are acknowledged, so a notifier killed re-sends at most that many per
+subscription (same ``Idempotency-Key``). Group robots (rate-limited, and without
+idempotency keys) get one at a time, the next going out while the ledger acknowledges the
+last. With a ``group_window_seconds`` the task gathers what arrives within the window after
+the first alert version and sends one notification per enterprise (or district: ``group_by``)
+listing each; the ledger still records every (subscription, alert_id, version).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -72,6 +80,16 @@ PROFILE_SQL = """
 """
 NOTIFICATION_COLUMNS = ("subscription_id", "alert_id", "version", "attempt", "status", "http_status",
                         "latency_ms", "error", "channel", "attempted_at")  # fmt: skip
+
+
+# The channels whose receivers drop a repeated Idempotency-Key: several notifications of one
+# subscription may be in flight (streams.notifier.Notifier._work).
+PARALLEL_CHANNELS = frozenset({Channel.WEBHOOK, Channel.KAFKA})
+
+
+def _leave_lane(lanes: dict[str, asyncio.Future[None]], uscc: str, done: asyncio.Future[None]) -> None:
+    if lanes.get(uscc) is done:
+        del lanes[uscc]
 
 
 def load_seed(path: Path) -> list[Subscription]:
@@ -279,39 +297,71 @@ class Notifier:
         queue = self._queues[subscription_id]
         loop = asyncio.get_running_loop()
         unsettled: deque[asyncio.Future[None]] = deque()  # this subscription's notifications settling
+        lanes: dict[str, asyncio.Future[None]] = {}  # per enterprise: its latest notification in flight
+        places = asyncio.Semaphore(self.settings.notifier.parallel_per_subscription)
         while True:
-            batch = [await queue.get()]
+            first = await queue.get()
+            sub = self.subscriptions.get(subscription_id)
+            window = sub.group_window_seconds if sub is not None else 0.0
+            if sub is not None and window <= 0 and sub.channel in PARALLEL_CHANNELS:
+                await places.acquire()
+                uscc = first[2].uscc
+                lane = asyncio.ensure_future(self._in_lane(subscription_id, first, lanes.get(uscc), places))
+                lanes[uscc] = lane
+                lane.add_done_callback(functools.partial(_leave_lane, lanes, uscc))
+                self._settling.add(lane)
+                lane.add_done_callback(self._settling.discard)
+                continue
+            if lanes:  # the subscription changed: what is in flight goes first
+                await asyncio.gather(*lanes.values())
+            batch = [first]
             # The ledger of one notification is acknowledged while the next goes out, never of
             # more: a notifier killed then re-sends at most two per subscription (same key).
             while len(unsettled) > 1:
                 await unsettled.popleft()
-            sub = self.subscriptions.get(subscription_id)
-            window = sub.group_window_seconds if sub is not None else 0.0
             deadline = loop.time() + window
             while (left := deadline - loop.time()) > 0:  # the grouping window: what else arrives
                 try:
                     batch.append(await asyncio.wait_for(queue.get(), left))
                 except TimeoutError:
                     break
-            durable: list[asyncio.Task[None]] = []
-            while True:  # a failure to record is retried: settling without the ledger would skip
-                try:
-                    if window > 0:
-                        await self.handle_window(subscription_id, [(alert, profile) for _, _, alert, profile in batch],
-                                                 durable)  # fmt: skip
-                    else:
-                        await self.handle(subscription_id, batch[0][2], batch[0][3], durable)
-                    break
-                except Exception:
-                    log.exception("notifications of %s failed to settle; retrying", subscription_id)
-                    await asyncio.sleep(1.0)
             # The next notification goes out while the ledger's acknowledgements come back.
-            settling = asyncio.ensure_future(self._settle([(p, o) for p, o, _, _ in batch], durable))
-            self._settling.add(settling)
-            settling.add_done_callback(self._settling.discard)
-            unsettled.append(settling)
+            unsettled.append(await self._send_and_settle(subscription_id, batch, window))
             while unsettled and unsettled[0].done():
                 unsettled.popleft()
+
+    async def _in_lane(self, subscription_id: str, item: tuple[int, int, Alert, EnterpriseProfile],
+                       before: asyncio.Future[None] | None, place: asyncio.Semaphore) -> None:  # fmt: skip
+        """One notification of an enterprise, after that enterprise's previous one has settled."""
+        try:
+            if before is not None:
+                await before
+            settling = await self._send_and_settle(subscription_id, [item], 0.0)
+            await settling  # the place is free once the ledger has this notification
+        finally:
+            place.release()
+
+    async def _send_and_settle(
+        self, subscription_id: str, batch: list[tuple[int, int, Alert, EnterpriseProfile]], window: float
+    ) -> asyncio.Future[None]:
+        """Decide, deliver and record ``batch``; the future of its settling (the ledger's
+        acknowledgements, then the alert messages' counts)."""
+        durable: list[asyncio.Task[None]] = []
+        while True:  # a failure to record is retried: settling without the ledger would skip
+            try:
+                if window > 0:
+                    await self.handle_window(subscription_id, [(alert, profile) for _, _, alert, profile in batch],
+                                             durable)  # fmt: skip
+                else:
+                    await self.handle(subscription_id, batch[0][2], batch[0][3], durable)
+                break
+            except Exception:
+                log.exception("notifications of %s failed to settle; retrying", subscription_id)
+                await asyncio.sleep(1.0)
+        settling = asyncio.ensure_future(self._settle([(p, o) for p, o, _, _ in batch], durable))
+        self._settling.add(settling)
+        settling.add_done_callback(self._settling.discard)
+        return settling
 
     async def _settle(self, offsets: list[tuple[int, int]], durable: list[asyncio.Task[None]]) -> None:
         """Once its ledger records are acknowledged, each alert message counts one subscriber fewer."""

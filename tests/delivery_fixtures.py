@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,11 +57,13 @@ class Received:
 
 @dataclass
 class Receiver:
-    """An aiohttp server in its own thread; ``fail_first`` requests get ``fail_status``."""
+    """An aiohttp server in its own thread; ``fail_first`` requests get ``fail_status``, and so
+    does each request whose ``Idempotency-Key`` ``refuse`` says no to."""
 
     fail_first: int = 0
     fail_status: int = 500
     delay: float = 0.0
+    refuse: Callable[[str], bool] | None = None
     retry_after: str | None = None
     requests: list[Received] = field(default_factory=list)
     port: int = field(default_factory=free_port)
@@ -76,8 +79,10 @@ class Receiver:
         body = await request.read()
         if self.delay:
             await asyncio.sleep(self.delay)
-        status = self.fail_status if len(self.requests) < self.fail_first else 200
-        self.requests.append(Received(request.headers.get("Idempotency-Key", ""), body, dict(request.headers), status))
+        key = request.headers.get("Idempotency-Key", "")
+        refused = len(self.requests) < self.fail_first or (self.refuse is not None and self.refuse(key))
+        status = self.fail_status if refused else 200
+        self.requests.append(Received(key, body, dict(request.headers), status))
         headers = {"Retry-After": self.retry_after} if (status != 200 and self.retry_after) else None
         return web.Response(status=status, text="{}", headers=headers)
 
