@@ -36,8 +36,9 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench.profile_summary import shares, summarize
-from schemas.state_codec import state_json
+from schemas.state_codec import decode_state, state_json
 from simulator import SimulationConfig, simulate
 
 console = Console(width=110)
@@ -213,7 +214,23 @@ def state_memory(env: dict[str, str]) -> dict[str, Any]:
     json_sizes = [float(len(state_json(v))) for v in latest.values()]
     return {"enterprises": len(sizes), "median_bytes": percentile(sizes, 0.5), "p95_bytes": percentile(sizes, 0.95),
             "max_bytes": max(sizes, default=0.0), "json_median_bytes": percentile(json_sizes, 0.5),
-            "json_p95_bytes": percentile(json_sizes, 0.95)}  # fmt: skip
+            "json_p95_bytes": percentile(json_sizes, 0.95), "decoded_median_bytes": decoded_size(latest.values()),
+            "state_cache_entries": settings.worker.state_cache}  # fmt: skip
+
+
+def decoded_size(stored: Iterable[bytes]) -> float:
+    """Median bytes a decoded state takes (what the worker's state cache keeps per enterprise)."""
+    sizes = []
+    tracemalloc.start()
+    try:
+        for value in stored:
+            before = tracemalloc.get_traced_memory()[0]
+            state = decode_state(value)
+            sizes.append(float(tracemalloc.get_traced_memory()[0] - before))
+            del state
+    finally:
+        tracemalloc.stop()
+    return percentile(sizes, 0.5)
 
 
 class AlertWatch:
@@ -359,7 +376,9 @@ def render(figures: dict[str, Any]) -> None:
     console.print(f"state per enterprise in memory: median {memory['median_bytes']:,.0f} B, p95 "
                   f"{memory['p95_bytes']:,.0f} B (target ≤ {TARGET_STATE_BYTES:,}); {memory['enterprises']} enterprises; "
                   f"its JSON uncompressed: median {memory['json_median_bytes']:,.0f} B, "
-                  f"p95 {memory['json_p95_bytes']:,.0f} B")  # fmt: skip
+                  f"p95 {memory['json_p95_bytes']:,.0f} B; besides, the worker keeps up to "
+                  f"{memory['state_cache_entries']:,} states decoded between batches, median "
+                  f"{memory['decoded_median_bytes']:,.0f} B each")  # fmt: skip
     if "latency" in figures:
         lat = figures["latency"]
         console.print(f"produce → alert at {lat['rate']:,.0f} events/s: p50 {lat['p50_s'] * 1000:,.0f} ms, p99 "
