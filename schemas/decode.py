@@ -29,6 +29,7 @@ FUTURE_TOLERANCE = timedelta(days=1)
 # Nothing we store predates 1900 (ClickHouse DateTime64's lower bound); year-1 times with a
 # positive offset would also overflow when converted to Asia/Shanghai in business_month().
 EARLIEST = datetime(1900, 1, 1, tzinfo=SHANGHAI)
+EARLIEST_DATE = EARLIEST.date()
 MAX_EVENT_BYTES = 1_000_000
 
 
@@ -59,7 +60,7 @@ def _too_early(event: Event) -> EventRejected | None:
         return _reject("occurred_at", f"{event.occurred_at.isoformat()} is before 1900", "too_early")
     if isinstance(event, TaxFiling | SocialSecurityFiling) and event.period < "1900-01":
         return _reject("period", f"period {event.period} is before 1900", "too_early")
-    if isinstance(event, InvoiceSummary) and event.date < EARLIEST.date():
+    if isinstance(event, InvoiceSummary) and event.date < EARLIEST_DATE:
         return _reject("date", f"date {event.date.isoformat()} is before 1900", "too_early")
     return None
 
@@ -68,11 +69,15 @@ def _too_late(event: Event, now: datetime) -> EventRejected | None:
     limit = now + FUTURE_TOLERANCE
     if event.occurred_at > limit:
         return _reject("occurred_at", f"{event.occurred_at.isoformat()} is in the future", "future")
-    local = limit.astimezone(SHANGHAI)
-    if isinstance(event, TaxFiling | SocialSecurityFiling) and event.period > local.strftime("%Y-%m"):
-        return _reject("period", f"period {event.period} is in the future", "future")
-    if isinstance(event, InvoiceSummary) and event.date > local.date():
-        return _reject("date", f"date {event.date.isoformat()} is in the future", "future")
+    # Shanghai is ahead of UTC: a period or date not past the limit's UTC month or day is not
+    # past its Shanghai one either (the common case, without converting the limit).
+    utc = limit.astimezone(UTC)
+    if isinstance(event, TaxFiling | SocialSecurityFiling):
+        if event.period > f"{utc.year:04d}-{utc.month:02d}" and event.period > limit.astimezone(SHANGHAI).strftime("%Y-%m"):
+            return _reject("period", f"period {event.period} is in the future", "future")
+    elif isinstance(event, InvoiceSummary):
+        if event.date > utc.date() and event.date > limit.astimezone(SHANGHAI).date():
+            return _reject("date", f"date {event.date.isoformat()} is in the future", "future")
     return None
 
 
