@@ -1,0 +1,119 @@
+"""The batch pipeline alone, without Kafka, Faust or ClickHouse: CPU per event, and what the
+state cache saves.
+
+``python -m bench.pipeline [--enterprises N] [--months M] [--batch B] [--repeats K] [--json FILE]``
+
+The simulator's park (partitioned like the worker's inputs, record times from
+:class:`~streams.send_times.SendClock`) goes through :func:`streams.batch.process_batch` in
+batches of ``--batch`` records with one table of states between them, fresh models each
+run; the rows are only collected. Alternately with and without a
+:class:`~schemas.state_codec.StateCache` (the worker's default size, and 0: every state
+decoded from the table every batch); CPU seconds per event, medians over the repeats, and
+their ratio. This is the part of the worker's cost that is entbrain's own code; the worker's
+figure beside Faust's is ``bench.throughput``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import zlib
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from config import Settings
+from config.rules import load_rules
+from detectors.models import OnlineModels
+from schemas.state_codec import StateCache
+from simulator import SimulationConfig, simulate
+from streams.batch import OutputTopics, process_batch
+from streams.pipeline import RawMessage
+from streams.send_times import SendClock
+
+console = Console()
+PARTITIONS = 4
+
+
+class _Rows:
+    """Collects the rows (what the ClickHouse sink would buffer)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = defaultdict(int)
+
+    def add(self, table: str, row: Any) -> None:
+        self.rows[table] += 1
+
+
+def records(config: SimulationConfig) -> list[RawMessage]:
+    """The park as the worker's inputs hold it: per topic and partition (by key), in offset order."""
+    clock, offsets, out = SendClock(), dict[tuple[str, int], int](), []
+    for m in simulate(config):
+        partition = zlib.crc32(m.key) % PARTITIONS
+        offset = offsets[(m.kind, partition)] = offsets.get((m.kind, partition), -1) + 1
+        out.append(RawMessage(m.kind, partition, offset, m.key, m.value, clock.stamp(m.business_time) / 1000))
+    return out
+
+
+def cpu_per_event(park: list[RawMessage], batch: int, cache_entries: int) -> float:
+    """CPU seconds per event of one pass over ``park``."""
+    settings, rules, models = Settings(), load_rules(), OnlineModels()
+    table: dict[bytes, bytes] = {}
+    cache = StateCache(cache_entries)
+    sink, topics = _Rows(), OutputTopics("scores", "alerts", "lists", "deadletter")
+    now = datetime.now(UTC)
+    started = time.process_time()
+    for first in range(0, len(park), batch):
+        chunk = ((r, None) for r in park[first : first + batch])
+        done = process_batch(chunk, table.get, sink, topics, settings, rules, models, now, cache=cache)  # type: ignore[arg-type]
+        table.update(done.outputs.states)
+    return (time.process_time() - started) / len(park)
+
+
+def run(config: SimulationConfig, batch: int, repeats: int) -> dict[str, Any]:
+    park = records(config)
+    entries = Settings().worker.state_cache
+    cached: list[float] = []
+    uncached: list[float] = []
+    for _ in track(range(repeats), description="pipeline passes", console=console):
+        cached.append(cpu_per_event(park, batch, entries))
+        uncached.append(cpu_per_event(park, batch, 0))
+    with_cache, without = statistics.median(cached), statistics.median(uncached)
+    return {"enterprises": config.enterprises, "months": config.months, "events": len(park), "batch": batch,
+            "repeats": repeats, "state_cache_entries": entries,
+            "cpu_us_per_event_with_cache": round(with_cache * 1e6, 1),
+            "cpu_us_per_event_without_cache": round(without * 1e6, 1),
+            "with_over_without": round(with_cache / without, 3)}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=300)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--batch", type=int, default=2000, help="records per batch (the worker's batch_max_events)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed)
+    figures = run(config, args.batch, args.repeats)
+    table = Table("figure", "value", title=f"the batch pipeline: {figures['events']:,} events "
+                  f"({args.enterprises} enterprises × {args.months} months), batches of {args.batch}, "
+                  f"median of {args.repeats}")  # fmt: skip
+    for key in ("cpu_us_per_event_with_cache", "cpu_us_per_event_without_cache", "with_over_without"):
+        table.add_row(key, f"{figures[key]:,}")
+    console.print(table)
+    if args.json:
+        args.json.write_text(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
