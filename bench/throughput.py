@@ -287,6 +287,7 @@ def run_latency(config: SimulationConfig, rate: float, partitions: int, bootstra
                 with contextlib.suppress(OSError):  # a busy worker may answer late
                     done = worker.counts()["consumed"]
         time.sleep(2.0)
+        stages = batch_stages(worker)
     finally:
         worker.stop()
         watch.stop()
@@ -299,7 +300,19 @@ def run_latency(config: SimulationConfig, rate: float, partitions: int, bootstra
             latencies.append(arrived - sent)
     return {"rate": rate, "events": report.produced, "alerts": len(watch.arrivals), "matched": len(latencies),
             "p50_s": round(percentile(latencies, 0.5), 3), "p99_s": round(percentile(latencies, 0.99), 3),
-            "max_s": round(max(latencies), 3) if latencies else None}  # fmt: skip
+            "max_s": round(max(latencies), 3) if latencies else None, "stages": stages}  # fmt: skip
+
+
+def batch_stages(worker: Any) -> dict[str, dict[str, float]]:
+    """Per stage of a batch (the worker's ``entbrain_batch_stage_seconds``): batches and mean seconds."""
+    from streams.observability import BATCH_STAGES
+
+    out = {}
+    for stage in BATCH_STAGES:
+        count = worker.metric("entbrain_batch_stage_seconds_count", stage=stage)
+        total = worker.metric("entbrain_batch_stage_seconds_sum", stage=stage)
+        out[stage] = {"batches": int(count), "mean_s": round(total / count, 4) if count else float("nan")}
+    return out
 
 
 def run(
@@ -384,6 +397,12 @@ def render(figures: dict[str, Any]) -> None:
         console.print(f"produce → alert at {lat['rate']:,.0f} events/s: p50 {lat['p50_s'] * 1000:,.0f} ms, p99 "
                       f"{lat['p99_s'] * 1000:,.0f} ms (target ≤ {TARGET_P99_SECONDS * 1000:.0f} ms); "
                       f"{lat['matched']} alerts")  # fmt: skip
+        stages = lat.get("stages") or {}
+        if stages:
+            console.print("where a batch's time goes meanwhile (mean seconds per batch; an alert is visible once its "
+                          "outputs are flushed): " + ", ".join(f"{name} {row['mean_s']:.3f}"
+                                                              for name, row in stages.items())
+                          + f" over {max(row['batches'] for row in stages.values())} batches")  # fmt: skip
     if "profile" in figures:
         prof = Table("component", "share of samples", title="where the worker's time goes (py-spy)")
         for name, share in figures["profile"].items():

@@ -532,12 +532,13 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         feed.take_arrived()
         runtime.batches += 1
         runtime.models_ahead = True
+        began = asyncio.get_running_loop().time()
         batch = process_batch(
             ((_raw(record), record.item) for record in records),
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
             verdicts.calibration, feed_link, runtime.state_cache,
         )  # fmt: skip
-        observer.start(records, batch)
+        observer.start(records, batch, began)
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)
         runtime.metrics.count_all(batch.counted)
         for lifecycle in batch.alert_states:

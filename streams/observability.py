@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -46,6 +46,10 @@ KAFKA_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 
 BATCH_ROWS_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, math.inf)
 FLUSH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, math.inf)
 PROBE_SECONDS = 3.0
+# The commit protocol's steps as entbrain_batch_stage_seconds names them (streams.commit):
+# rows in ClickHouse, outputs flushed (alerts visible), states flushed, models saved, offsets.
+COMMIT_STAGES = ("rows", "outputs", "state", "models", "offsets")
+BATCH_STAGES = ("merge", "process", *COMMIT_STAGES)
 
 
 class Observer:
@@ -68,6 +72,13 @@ class Observer:
                                     buckets=BATCH_ROWS_BUCKETS, registry=registry)  # fmt: skip
         self.flush_seconds = Histogram("entbrain_sink_flush_seconds", "Seconds per ClickHouse flush (retries included)",
                                        buckets=FLUSH_BUCKETS, registry=registry)  # fmt: skip
+        self.stage_seconds = Histogram(
+            "entbrain_batch_stage_seconds",
+            "Seconds per batch in each stage between taking a record and committing it: merge (the "
+            "batch's oldest record, taken → processing), process, then the commit protocol's rows, "
+            "outputs (alerts visible), state, models and offsets",
+            ["stage"], buckets=FLUSH_BUCKETS, registry=registry,
+        )  # fmt: skip
         self.alerts = Counter("entbrain_alerts", "Alert versions committed, by type and lifecycle state",
                               ["alert_type", "state"], registry=registry)  # fmt: skip
         self.versions = Info("entbrain_versions", "Model and configuration versions in force", registry=registry)
@@ -78,6 +89,7 @@ class Observer:
         })  # fmt: skip
         self._times: list[tuple[float, float | None]] = []  # (event time, Kafka timestamp) of the batch
         self._batch: ProcessedBatch | None = None
+        self._marks: list[float] = []  # monotonic ends of the commit's steps so far (see wrap)
         self.flushing_since: float | None = None
         self._failures_at_flush = 0
         self._committed_total = -1
@@ -86,10 +98,18 @@ class Observer:
 
     # --- the commit protocol -------------------------------------------------------------
 
-    def start(self, records: Iterable[Record], batch: ProcessedBatch) -> None:
-        """The batch about to be committed (called just before ``commit_batch``)."""
+    def start(self, records: Sequence[Record], batch: ProcessedBatch, began: float) -> None:
+        """The batch about to be committed (called just before ``commit_batch``); its processing
+        began at ``began`` (the event loop's time, like the records' ``received``)."""
         self._times = [(r.event_time, getattr(r.item, "timestamp", None)) for r in records]
         self._batch = batch
+        if records:
+            self.stage_seconds.labels("merge").observe(max(0.0, began - min(r.received for r in records)))
+        self.stage_seconds.labels("process").observe(asyncio.get_running_loop().time() - began)
+        self._marks = []
+
+    def _mark(self) -> None:
+        self._marks.append(time.monotonic())
 
     def wrap(self, ports: CommitPorts) -> CommitPorts:
         async def flush_rows() -> int:
@@ -98,7 +118,9 @@ class Observer:
             try:
                 written = await ports.flush_rows()
             finally:
-                took = time.monotonic() - self.flushing_since
+                self._marks = [self.flushing_since]
+                self._mark()
+                took = self._marks[1] - self._marks[0]
                 self.flushing_since = None
             self.batch_rows.observe(written)
             self.flush_seconds.observe(took)
@@ -111,15 +133,29 @@ class Observer:
             self._times = []
             return written
 
+        async def flush_producer() -> None:
+            await ports.flush_producer()
+            self._mark()  # after the outputs, then after the states
+
+        async def save_models(snapshot: bytes | None) -> None:
+            await ports.save_models(snapshot)
+            self._mark()
+
         async def commit_offsets() -> Any:
             result = await ports.commit_offsets()
+            self._mark()
+            if len(self._marks) == len(COMMIT_STAGES) + 1:  # a whole batch's commit, step by step
+                for stage, begun, ended in zip(COMMIT_STAGES, self._marks, self._marks[1:], strict=False):
+                    self.stage_seconds.labels(stage).observe(ended - begun)
+            self._marks = []
             batch, self._batch = self._batch, None
             for value in batch.alert_values if batch is not None else ():
                 alert = orjson.loads(value)
                 self.alerts.labels(str(alert.get("alert_type")), str(alert.get("state"))).inc()
             return result
 
-        return dataclasses.replace(ports, flush_rows=flush_rows, commit_offsets=commit_offsets)
+        return dataclasses.replace(ports, flush_rows=flush_rows, flush_producer=flush_producer,
+                                   save_models=save_models, commit_offsets=commit_offsets)  # fmt: skip
 
     # --- lag and stall -------------------------------------------------------------------
 

@@ -169,7 +169,7 @@ def test_ready_is_503_while_clickhouse_inserts_fail_and_metrics_show_lag_and_lat
         text = metrics(worker)
         for name in ("entbrain_latency_from_event_time_seconds_count", "entbrain_latency_from_kafka_seconds_count",
                      "entbrain_sink_batch_rows_count", "entbrain_sink_flush_seconds_bucket", "entbrain_versions_info",
-                     "entbrain_alerts_total"):  # fmt: skip
+                     "entbrain_alerts_total", "entbrain_batch_stage_seconds_count"):  # fmt: skip
             assert name in text, name
         assert text.count("entbrain_consumer_lag{") == 3 * settings.kafka.partitions  # every input partition
         assert 'rules_version="rules-' in text
