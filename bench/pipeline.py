@@ -11,11 +11,16 @@ run; the rows are only collected. Alternately with and without a
 decoded from the table every batch); CPU seconds per event, medians over the repeats, and
 their ratio. This is the part of the worker's cost that is entbrain's own code; the worker's
 figure beside Faust's is ``bench.throughput``'s.
+
+``--digest`` instead prints digests of everything one pass outputs (the messages, the rows,
+the final states): run it under two checkouts to show that a change left the outputs — and
+so the detection, NAB and scoring figures — exactly as they were.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import statistics
 import time
 import zlib
@@ -62,6 +67,41 @@ def records(config: SimulationConfig) -> list[RawMessage]:
     return out
 
 
+class _HashedRows:
+    """Hashes every row in the order added."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.count = 0
+
+    def add(self, table: str, row: Any) -> None:
+        self.count += 1
+        self.hash.update(table.encode() + repr(sorted(row.items())).encode())
+
+
+DIGEST_NOW = datetime(2030, 1, 1, tzinfo=UTC)  # only the records' own times reach the outputs
+
+
+def outputs_digest(park: list[RawMessage], batch: int) -> dict[str, Any]:
+    """Counts and SHA-256 digests (16 hex digits) of one pass's messages, rows and final states."""
+    settings, rules, models = Settings(), load_rules(), OnlineModels()
+    table: dict[bytes, bytes] = {}
+    cache = StateCache(settings.worker.state_cache)
+    rows, messages, sent = _HashedRows(), hashlib.sha256(), 0
+    topics = OutputTopics("scores", "alerts", "lists", "deadletter")
+    for first in range(0, len(park), batch):
+        chunk = ((r, None) for r in park[first : first + batch])
+        done = process_batch(chunk, table.get, rows, topics, settings, rules, models, DIGEST_NOW, cache=cache)  # type: ignore[arg-type]
+        table.update(done.outputs.states)
+        for topic, key, value in done.outputs.messages:
+            sent += 1
+            messages.update(f"{topic}|".encode() + (key or b"") + b"|" + value)
+    states = hashlib.sha256(b"".join(key + b"|" + value for key, value in sorted(table.items())))
+    return {"events": len(park), "messages": sent, "messages_sha256": messages.hexdigest()[:16],
+            "rows": rows.count, "rows_sha256": rows.hash.hexdigest()[:16], "states": len(table),
+            "states_sha256": states.hexdigest()[:16]}  # fmt: skip
+
+
 def cpu_per_event(park: list[RawMessage], batch: int, cache_entries: int) -> float:
     """CPU seconds per event of one pass over ``park``."""
     settings, rules, models = Settings(), load_rules(), OnlineModels()
@@ -100,9 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--batch", type=int, default=2000, help="records per batch (the worker's batch_max_events)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--digest", action="store_true", help="print digests of one pass's outputs instead")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed)
+    if args.digest:
+        digest = outputs_digest(records(config), args.batch)
+        console.print(" ".join(f"{key} {value}" for key, value in digest.items()))
+        if args.json:
+            args.json.write_text(orjson.dumps(digest, option=orjson.OPT_INDENT_2).decode())
+        return 0
     figures = run(config, args.batch, args.repeats)
     table = Table("figure", "value", title=f"the batch pipeline: {figures['events']:,} events "
                   f"({args.enterprises} enterprises × {args.months} months), batches of {args.batch}, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.pipeline import records, run
+from bench.pipeline import outputs_digest, records, run
 from simulator import SimulationConfig
 
 
@@ -12,3 +12,11 @@ def test_a_small_park_is_measured_with_and_without_the_state_cache() -> None:
     assert figures["events"] == len(records(config)) > 50
     assert figures["cpu_us_per_event_with_cache"] > 0 and figures["cpu_us_per_event_without_cache"] > 0
     assert 0 < figures["with_over_without"] < 5
+
+
+def test_the_digest_of_the_outputs_is_the_same_for_the_same_park_and_not_for_another() -> None:
+    park = records(SimulationConfig(enterprises=6, months=2, seed=1))
+    first, again = outputs_digest(park, 50), outputs_digest(park, 50)
+    assert first == again and first["messages"] > 0 and first["rows"] > first["events"] // 2
+    other = outputs_digest(records(SimulationConfig(enterprises=6, months=2, seed=2)), 50)
+    assert other["rows_sha256"] != first["rows_sha256"] and other["states_sha256"] != first["states_sha256"]
