@@ -172,6 +172,7 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
                 time.sleep(3.0)
                 break
             time.sleep(0.5)
+        stages = worker.batch_stages()
     finally:
         worker.stop()
         watch.stop()
@@ -224,6 +225,8 @@ def run(config: SimulationConfig, rate: float, subscribers: int, settle_seconds:
         "missing": len(expected - set(accepted_count)),
         "unexpected": len(set(accepted_count) - expected),
         "missing_keys": sorted(expected - set(accepted_count))[:20],
+        # the worker's mean seconds per batch in each stage (merge wait, processing, commit steps)
+        "worker_batch_stages_mean_s": {name: row["mean_s"] for name, row in stages.items()},
     }
 
 

@@ -287,7 +287,7 @@ def run_latency(config: SimulationConfig, rate: float, partitions: int, bootstra
                 with contextlib.suppress(OSError):  # a busy worker may answer late
                     done = worker.counts()["consumed"]
         time.sleep(2.0)
-        stages = batch_stages(worker)
+        stages = worker.batch_stages()
     finally:
         worker.stop()
         watch.stop()
@@ -301,18 +301,6 @@ def run_latency(config: SimulationConfig, rate: float, partitions: int, bootstra
     return {"rate": rate, "events": report.produced, "alerts": len(watch.arrivals), "matched": len(latencies),
             "p50_s": round(percentile(latencies, 0.5), 3), "p99_s": round(percentile(latencies, 0.99), 3),
             "max_s": round(max(latencies), 3) if latencies else None, "stages": stages}  # fmt: skip
-
-
-def batch_stages(worker: Any) -> dict[str, dict[str, float]]:
-    """Per stage of a batch (the worker's ``entbrain_batch_stage_seconds``): batches and mean seconds."""
-    from streams.observability import BATCH_STAGES
-
-    out = {}
-    for stage in BATCH_STAGES:
-        count = worker.metric("entbrain_batch_stage_seconds_count", stage=stage)
-        total = worker.metric("entbrain_batch_stage_seconds_sum", stage=stage)
-        out[stage] = {"batches": int(count), "mean_s": round(total / count, 4) if count else float("nan")}
-    return out
 
 
 def run(

@@ -154,6 +154,17 @@ class WorkerProcess:
                     return float(sample.value)
         return 0.0
 
+    def batch_stages(self) -> dict[str, dict[str, float]]:
+        """Per stage of a batch (``entbrain_batch_stage_seconds``): batches seen and mean seconds."""
+        from streams.observability import BATCH_STAGES
+
+        out = {}
+        for stage in BATCH_STAGES:
+            count = self.metric("entbrain_batch_stage_seconds_count", stage=stage)
+            total = self.metric("entbrain_batch_stage_seconds_sum", stage=stage)
+            out[stage] = {"batches": int(count), "mean_s": round(total / count, 4) if count else float("nan")}
+        return out
+
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 180.0, what: str = "condition") -> None:
         """Poll ``predicate`` until it is true; fail naming ``what`` and the counters."""
         deadline = time.monotonic() + timeout

@@ -171,6 +171,8 @@ def test_ready_is_503_while_clickhouse_inserts_fail_and_metrics_show_lag_and_lat
                      "entbrain_sink_batch_rows_count", "entbrain_sink_flush_seconds_bucket", "entbrain_versions_info",
                      "entbrain_alerts_total", "entbrain_batch_stage_seconds_count"):  # fmt: skip
             assert name in text, name
+        stages = worker.batch_stages()  # every batch is timed in each of its stages
+        assert all(row["batches"] >= 1 and row["mean_s"] >= 0 for row in stages.values()), stages
         assert text.count("entbrain_consumer_lag{") == 3 * settings.kafka.partitions  # every input partition
         assert 'rules_version="rules-' in text
     finally:
