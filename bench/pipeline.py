@@ -25,6 +25,7 @@ import statistics
 import time
 import zlib
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from config.rules import load_rules
 from detectors.models import OnlineModels
 from schemas.state_codec import StateCache
 from simulator import SimulationConfig, simulate
-from streams.batch import OutputTopics, process_batch
+from streams.batch import OutputTopics, ProcessedBatch, process_batch
 from streams.pipeline import RawMessage
 from streams.send_times import SendClock
 
@@ -82,17 +83,26 @@ class _HashedRows:
 DIGEST_NOW = datetime(2030, 1, 1, tzinfo=UTC)  # only the records' own times reach the outputs
 
 
-def outputs_digest(park: list[RawMessage], batch: int) -> dict[str, Any]:
-    """Counts and SHA-256 digests (16 hex digits) of one pass's messages, rows and final states."""
+def one_pass(
+    park: list[RawMessage], batch: int, sink: Any, cache_entries: int, now: datetime, table: dict[bytes, bytes]
+) -> Iterator[ProcessedBatch]:
+    """The park through :func:`process_batch` in batches of ``batch`` records, fresh models,
+    ``table`` holding the states between the batches (updated before each batch is yielded)."""
     settings, rules, models = Settings(), load_rules(), OnlineModels()
-    table: dict[bytes, bytes] = {}
-    cache = StateCache(settings.worker.state_cache)
-    rows, messages, sent = _HashedRows(), hashlib.sha256(), 0
+    cache = StateCache(cache_entries)
     topics = OutputTopics("scores", "alerts", "lists", "deadletter")
     for first in range(0, len(park), batch):
         chunk = ((r, None) for r in park[first : first + batch])
-        done = process_batch(chunk, table.get, rows, topics, settings, rules, models, DIGEST_NOW, cache=cache)  # type: ignore[arg-type]
+        done = process_batch(chunk, table.get, sink, topics, settings, rules, models, now, cache=cache)
         table.update(done.outputs.states)
+        yield done
+
+
+def outputs_digest(park: list[RawMessage], batch: int) -> dict[str, Any]:
+    """Counts and SHA-256 digests (16 hex digits) of one pass's messages, rows and final states."""
+    rows, messages, sent = _HashedRows(), hashlib.sha256(), 0
+    table: dict[bytes, bytes] = {}
+    for done in one_pass(park, batch, rows, Settings().worker.state_cache, DIGEST_NOW, table):
         for topic, key, value in done.outputs.messages:
             sent += 1
             messages.update(f"{topic}|".encode() + (key or b"") + b"|" + value)
@@ -104,16 +114,9 @@ def outputs_digest(park: list[RawMessage], batch: int) -> dict[str, Any]:
 
 def cpu_per_event(park: list[RawMessage], batch: int, cache_entries: int) -> float:
     """CPU seconds per event of one pass over ``park``."""
-    settings, rules, models = Settings(), load_rules(), OnlineModels()
-    table: dict[bytes, bytes] = {}
-    cache = StateCache(cache_entries)
-    sink, topics = _Rows(), OutputTopics("scores", "alerts", "lists", "deadletter")
-    now = datetime.now(UTC)
     started = time.process_time()
-    for first in range(0, len(park), batch):
-        chunk = ((r, None) for r in park[first : first + batch])
-        done = process_batch(chunk, table.get, sink, topics, settings, rules, models, now, cache=cache)  # type: ignore[arg-type]
-        table.update(done.outputs.states)
+    for _ in one_pass(park, batch, _Rows(), cache_entries, datetime.now(UTC), {}):
+        pass
     return (time.process_time() - started) / len(park)
 
 

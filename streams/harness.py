@@ -141,27 +141,27 @@ class WorkerProcess:
         except urllib.error.HTTPError as exc:
             return exc.code, orjson.loads(exc.read())
 
-    def metric(self, name: str, **labels: str) -> float:
-        """The value of one sample of the worker's ``/metrics`` (0 when it has none yet)."""
+    def _samples(self) -> list[Any]:
+        """Every sample of the worker's ``/metrics``, read once."""
         from prometheus_client.parser import text_string_to_metric_families
 
         req = urllib.request.Request(f"{self.settings.web.base_url}/metrics", headers=self._headers())  # noqa: S310
         with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
             text = resp.read().decode()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                    return float(sample.value)
-        return 0.0
+        return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one sample of the worker's ``/metrics`` (0 when it has none yet)."""
+        return _sample_value(self._samples(), name, labels)
 
     def batch_stages(self) -> dict[str, dict[str, float]]:
         """Per stage of a batch (``entbrain_batch_stage_seconds``): batches seen and mean seconds."""
         from streams.observability import BATCH_STAGES
 
-        out = {}
+        samples, out = self._samples(), {}
         for stage in BATCH_STAGES:
-            count = self.metric("entbrain_batch_stage_seconds_count", stage=stage)
-            total = self.metric("entbrain_batch_stage_seconds_sum", stage=stage)
+            count = _sample_value(samples, "entbrain_batch_stage_seconds_count", {"stage": stage})
+            total = _sample_value(samples, "entbrain_batch_stage_seconds_sum", {"stage": stage})
             out[stage] = {"batches": int(count), "mean_s": round(total / count, 4) if count else float("nan")}
         return out
 
@@ -286,3 +286,11 @@ def settled(settings: Settings) -> bool:
         )
     except KafkaException:  # e.g. the group coordinator still loading
         return False
+
+
+def _sample_value(samples: list[Any], name: str, labels: dict[str, str]) -> float:
+    """The value of the sample named ``name`` with ``labels`` among ``samples`` (0 when there is none)."""
+    for sample in samples:
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+            return float(sample.value)
+    return 0.0

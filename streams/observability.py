@@ -106,7 +106,6 @@ class Observer:
         if records:
             self.stage_seconds.labels("merge").observe(max(0.0, began - min(r.received for r in records)))
         self.stage_seconds.labels("process").observe(asyncio.get_running_loop().time() - began)
-        self._marks = []
 
     def _mark(self) -> None:
         self._marks.append(time.monotonic())
@@ -118,8 +117,7 @@ class Observer:
             try:
                 written = await ports.flush_rows()
             finally:
-                self._marks = [self.flushing_since]
-                self._mark()
+                self._marks = [self.flushing_since, time.monotonic()]  # the commit's start, step 1's end
                 took = self._marks[1] - self._marks[0]
                 self.flushing_since = None
             self.batch_rows.observe(written)
