@@ -130,10 +130,11 @@ class WorkerSettings(_Section):
     # so a crash re-derives exactly the outputs it had sent).
     checkpoint_seconds: float = Field(default=0.0, ge=0)
     # Event-time alignment of the inputs: longest wait for a lagging partition, records held in
-    # one partition's queue before its fetching pauses (until half of them went), and most
-    # records held in all before the earliest goes without waiting (the last resort).
+    # one partition's queue before its fetching pauses (until half of them went; lowered so that
+    # every owned queue full stays within the most held), and most records held in all before
+    # the earliest goes without waiting (the last resort).
     align_max_idle_seconds: float = Field(default=30.0, ge=0)
-    align_queue_limit: int = Field(default=2_000, ge=2)
+    align_queue_limit: int = Field(default=4_000, ge=2)
     align_max_held: int = Field(default=50_000, ge=1)
     align_settle_seconds: float = Field(default=0.2, ge=0)
     # Several workers in a group, during a backlog: how many records a worker may release past

@@ -125,6 +125,18 @@ class EventTimeAligner:
         if self.group_waiting_since is not None:
             self.group_waiting_since += seconds
 
+    def queue_limit(self, configured: int) -> int:
+        """Records one partition's queue may hold before its fetching pauses: ``configured``,
+        lowered so that every owned queue full stays within ``max_held`` (past it the merge
+        would release out of order). Never below 2: a queue must hold a record to merge it.
+
+        >>> aligner = EventTimeAligner(("reg", "tax", "invoice"), max_held=50_000)
+        >>> aligner.assign({0, 1, 2, 3})
+        >>> aligner.queue_limit(4_000), aligner.queue_limit(8_000)
+        (4000, 4166)
+        """
+        return max(2, min(configured, self.max_held // max(1, len(self.queues))))
+
     def forget(self, partitions: set[int]) -> list[Record]:
         """Drop the queues of revoked partitions; their records are re-read by the next owner."""
         dropped: list[Record] = []

@@ -557,7 +557,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             return
         aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, message, now))
         queue = aligner.queues[where]
-        if len(queue) >= settings.worker.align_queue_limit and message.tp not in flow_paused:
+        if len(queue) >= aligner.queue_limit(settings.worker.align_queue_limit) and message.tp not in flow_paused:
             pause_now(message.tp)
         intake.taken += 1
         if intake.taken >= settings.sink.batch_max_events:
@@ -663,7 +663,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         the partition that lags — out of event-time order. The pause is the Kafka client's
         (:mod:`streams.fetch_control`): it loses no record.
         """
-        limit = settings.worker.align_queue_limit
+        limit = aligner.queue_limit(settings.worker.align_queue_limit)
         pause, resume = [], []
         for (topic, partition), queue in aligner.queues.items():
             tp = TP(topic, partition)

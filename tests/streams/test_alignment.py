@@ -164,3 +164,17 @@ def test_with_close_periods_a_record_goes_once_the_group_reached_its_period() ->
     assert aligner.release(everything_fetched, now=3.0, limit=10.0, lead_after_wait=2) == []
     assert items(aligner.release(everything_fetched, now=8.0, limit=10.0, lead_after_wait=2)) == ["tax0@4", "tax0@5"]
     assert aligner.awaited_group == 1
+
+
+def test_the_queue_limit_keeps_every_owned_queue_full_within_max_held() -> None:
+    aligner = EventTimeAligner(("reg", "tax", "invoice"), max_held=50_000)
+    aligner.assign({0, 1, 2, 3})  # 12 queues
+    assert aligner.queue_limit(4_000) == 4_000
+    assert aligner.queue_limit(8_000) == 50_000 // 12
+    aligner.assign({4, 5, 6, 7})  # a rebalance gave it more partitions: each holds less
+    assert aligner.queue_limit(8_000) == 50_000 // 24
+    aligner.forget({4, 5, 6, 7})
+    assert aligner.queue_limit(8_000) == 50_000 // 12
+    tiny = EventTimeAligner(("reg",), max_held=3)
+    tiny.assign({0, 1, 2, 3})
+    assert tiny.queue_limit(4_000) == 2  # a queue always holds some
