@@ -178,10 +178,13 @@ class EventTimeAligner:
         return bound
 
     def release(
-        self, caught_up: CaughtUp, now: float, limit: float | None = None, lead: int = 0, lead_after_wait: int = 2_000
-    ) -> list[Record]:
+        self, caught_up: CaughtUp, now: float, limit: float | None = None, lead: int = 0, lead_after_wait: int = 2_000,
+        most: int | None = None,
+    ) -> list[Record]:  # fmt: skip
         """Every record that may go now, in order of (event time, topic rank, partition, offset);
-        with a ``limit``, only those with an earlier event time and ``lead`` more (see the module)."""
+        with a ``limit``, only those with an earlier event time and ``lead`` more (see the module).
+        With ``most``, no more than that: the rest stays held, in the same order, for the next
+        call (one batch at a time, so a rebalance or a stop waits for one batch, not a backlog)."""
         out: list[Record] = []
         if limit != self.group_limit:  # the group moved on: a fresh lead past its new frontier
             self.group_limit, self.past_limit = limit, 0
@@ -190,7 +193,7 @@ class EventTimeAligner:
         heapq.heapify(heap)
         blocked = [tp for tp, q in queues.items() if not q and not self._done(tp, caught_up)]
         held = self.held
-        while heap:
+        while heap and (most is None or len(out) < most):
             if not self._within(heap[0][0], limit):
                 if self.past_limit < lead:
                     self.past_limit += 1  # within the lead the group allows past its frontier

@@ -470,13 +470,18 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             rereads[:] = [f for f in rereads if not f.done()]
             rereads.append(asyncio.ensure_future(seek_fetching(app.consumer, tp, offset)))
 
-    async def drain() -> None:
-        """Release what the aligner lets go, process it and commit it (one batch at a time)."""
+    async def drain() -> bool:
+        """Release what the aligner lets go, up to one batch, process it and commit it; whether
+        a whole batch went (more may be ready). The lock is held for that one batch only, so a
+        rebalance or a stop that waits for it (:attr:`WorkerApp.quiesce`) waits for one batch,
+        not for a backlog's worth of released records (seen: a joining worker kept waiting
+        ten seconds while the other worked through everything it held)."""
         async with lock:
             if quiesced.is_set():
-                return  # the tables stop or partitions move: what is held is read again later
-            await _drain()
+                return False  # the tables stop or partitions move: what is held is read again later
+            full = await _drain()
             await _publish_frontier()
+            return full
 
     def input_partitions() -> int:
         """The input topics' partitions as the consumer's metadata has them (else as configured)."""
@@ -497,13 +502,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                 feed.published = None
                 log.warning("could not publish the merge's frontier: %s", exc)
 
-    async def _drain() -> None:
+    async def _drain() -> bool:
         loop = asyncio.get_running_loop()
         unaligned = (aligner.idled, aligner.forced)
         feed.take_arrived()
         limit = feed.limit({partition for _, partition in starts}, input_partitions())
-        released = aligner.release(caught_up, loop.time(), limit, settings.worker.group_lead_records,
-                                   settings.sink.batch_max_events)  # fmt: skip
+        batch = settings.sink.batch_max_events
+        released = aligner.release(caught_up, loop.time(), limit, settings.worker.group_lead_records, batch,
+                                   most=batch)  # fmt: skip
         runtime.metrics.aligner_releases.labels("group").set(aligner.awaited_group)
         if (aligner.idled, aligner.forced) != unaligned:
             silent = ", ".join(f"{t}[{p}] {describe_partition(TP(t, p))}" for t, p in aligner.silent)
@@ -518,13 +524,13 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
         runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
         if not released:
-            return
+            return False
         started = loop.time()
-        for start in range(0, len(released), settings.sink.batch_max_events):
-            await _run_batch(released[start : start + settings.sink.batch_max_events])
+        await _run_batch(released)
         runtime.last_progress = loop.time()
         aligner.extend_waits(runtime.last_progress - started)
         runtime.metrics.batch_seconds.set(runtime.last_progress - started)
+        return len(released) == batch
 
     async def _run_batch(records: list[Record]) -> None:
         await verdicts.caught_up.wait()  # judge with every verdict known before the stop
@@ -578,15 +584,18 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         ``max_idle``): looked at every :data:`TURN_SECONDS` (or ``batch_max_seconds`` if
         shorter), at once when a whole batch arrived or the others' frontiers move."""
         turn = min(TURN_SECONDS, settings.sink.batch_max_seconds)
+        more = False
         try:
             while True:
-                await wake_within(turn, intake.full, feed.news)
+                if not more:  # a whole batch just went: the next may be ready at once
+                    await wake_within(turn, intake.full, feed.news)
+                more = False
                 intake.full.clear()
                 feed.news.clear()
                 intake.taken = 0
                 if aligner.held:
                     await regulate_flow()
-                    await drain()
+                    more = await drain()
                     await regulate_flow()
                 elif not quiesced.is_set():
                     async with lock:

@@ -160,11 +160,11 @@ def test_one_worker_and_two_give_the_same_tiers_lists_and_percentiles(tmp_path: 
     others scored (streams.model_feed), percentiles read the peers at the last close, and the
     workers cross each close together (streams.alignment) — with the defaults."""
     env = isolated_env(tmp_path, kafka_bootstrap, partitions=4)
-    messages = list(stamped(simulate(SimulationConfig(enterprises=120, months=8, seed=13))))
+    messages = list(stamped(simulate(SimulationConfig(enterprises=240, months=8, seed=13))))
     produce_all(settings_from(env), messages, show_progress=False)
     one = run_group(env, tmp_path, 1, len(messages))
     two = run_group(env, tmp_path, 2, len(messages))
-    assert len(one) == len(two) == 120
+    assert len(one) == len(two) == 240
     difference = compare_scores(one, two)
     assert difference["tiers_equal"] == 1.0 and difference["lists_equal"] == 1.0, difference
     assert difference["composite_abs_diff"]["max"] <= COMPOSITE_TOLERANCE, difference

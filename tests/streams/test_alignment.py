@@ -178,3 +178,19 @@ def test_the_queue_limit_keeps_every_owned_queue_full_within_max_held() -> None:
     tiny = EventTimeAligner(("reg",), max_held=3)
     tiny.assign({0, 1, 2, 3})
     assert tiny.queue_limit(4_000) == 2  # a queue always holds some
+
+
+def test_at_most_one_batch_goes_at_a_time_and_the_rest_follows_in_the_same_order() -> None:
+    def filled() -> EventTimeAligner:
+        aligner = EventTimeAligner(TOPICS)
+        for n in range(5):
+            aligner.add(record("tax", 0, n, float(2 * n)))
+            aligner.add(record("ss", 1, n, float(2 * n + 1)))
+        return aligner
+
+    whole = items(filled().release(everything_fetched, now=0.0))
+    capped = filled()
+    batches = [items(capped.release(everything_fetched, now=0.0, most=3)) for _ in range(5)]
+    assert [len(b) for b in batches] == [3, 3, 3, 1, 0]
+    assert [i for b in batches for i in b] == whole
+    assert capped.held == 0
