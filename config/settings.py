@@ -137,6 +137,9 @@ class WorkerSettings(_Section):
     align_queue_limit: int = Field(default=4_000, ge=2)
     align_max_held: int = Field(default=50_000, ge=1)
     align_settle_seconds: float = Field(default=0.2, ge=0)
+    # Live, past the settle time a record passes a caught-up partition only once the broker
+    # confirms that partition's end (asked after the settle time); at most this much longer.
+    align_confirm_seconds: float = Field(default=2.0, ge=0)
     # Several workers in a group, during a backlog: how many records a worker may release past
     # the close period of the others' earliest frontier, whose learning its scores then may
     # lack, until that frontier moves (streams/alignment.py; 0: the same scores as one worker).

@@ -11,7 +11,9 @@ co-partitioned three of one enterprise: the online models and the detectors' bud
 across enterprises, so they must see one history whatever the partition a record came from.
 Live, a partition that looks caught up may only look so (its high watermark is as old as its
 last fetch): a record goes while another partition is empty only once it has waited
-``settle`` seconds.
+``settle`` seconds in which the worker could have taken an earlier record (not the seconds
+it spent processing a batch, when it takes none). A record that still arrives after a later
+one went is counted (``out_of_order``): the live order then differs from the backlog's.
 
 The time is the record's Kafka timestamp: entbrain's producers stamp each record with its
 business send time, strictly increasing in production order (:mod:`streams.send_times`),
@@ -70,6 +72,7 @@ class Record:
     event_time: float  # the record's timestamp, seconds
     item: Any
     received: float = 0.0  # when the worker got it (loop time)
+    busy: float = 0.0  # the merge's :attr:`EventTimeAligner.busy` then
 
 
 class EventTimeAligner:
@@ -96,6 +99,20 @@ class EventTimeAligner:
         self.group_waiting_since: float | None = None
         self.group_limit: float | None = None
         self.past_limit = 0  # records released past group_limit
+        # Seconds the event loop could not take records (a batch being processed): a head's
+        # ``settle`` counts only time in which an earlier record could have come in.
+        self.busy = 0.0
+        self.latest_released = -math.inf  # the latest event time released
+        self.out_of_order = 0  # records that arrived after a later one had been released
+        # With ``confirm_within`` set, a head passes a partition with nothing buffered that
+        # looked caught up only once the broker, asked at least ``settle`` seconds after the
+        # head arrived, said the worker had taken all of it (:meth:`confirm`): the consumer
+        # fetches a partition again only when its earlier records were taken, so its own
+        # view can be a second old. Past ``confirm_within`` seconds more, the head goes
+        # unconfirmed (a broker that does not answer must not stop the worker).
+        self.confirm_within: float | None = None
+        self.confirmed: dict[tuple[str, int], float] = {}  # when the broker was last asked (loop time)
+        self.unconfirmed: list[tuple[str, int]] = []  # the partitions the last release waited on
 
     def assign(self, partitions: set[int]) -> None:
         """Partition numbers this worker now owns: each topic's partition of them is merged in."""
@@ -109,6 +126,8 @@ class EventTimeAligner:
             self.assign({record.partition})
         self.queues[tp].append(record)
         self.next_offset[tp] = record.offset + 1
+        if record.event_time < self.latest_released:
+            self.out_of_order += 1  # live, it came more than ``settle`` after a later record
 
     @property
     def held(self) -> int:
@@ -117,6 +136,34 @@ class EventTimeAligner:
     def empty(self) -> list[tuple[str, int]]:
         """The (topic, partition) pairs with nothing buffered."""
         return [tp for tp, q in self.queues.items() if not q]
+
+    def blocked_for(self, seconds: float) -> None:
+        """The event loop could take no record for ``seconds`` (it processed a batch)."""
+        self.busy += seconds
+
+    def confirm(self, partitions: Sequence[tuple[str, int]], asked_at: float) -> None:
+        """The broker, asked at ``asked_at``, gave the end of ``partitions`` (the caller's
+        ``caught_up`` then compares it with what was taken)."""
+        for tp in partitions:
+            self.confirmed[tp] = asked_at
+
+    def _unconfirmed(self, head: Record, dry: list[tuple[str, int]], now: float) -> list[tuple[str, int]] | None:
+        """``None`` when ``head`` may go past the partitions that have nothing buffered and
+        looked caught up (``dry``): after ``settle`` seconds and, when confirming, once the
+        broker confirmed them since (or ``confirm_within`` seconds later). Else the
+        partitions the broker is still to confirm (none while the head settles)."""
+        age = self.age(head, now)
+        if age < self.settle:
+            return []
+        if self.confirm_within is None or age >= self.settle + self.confirm_within:
+            return None
+        since = head.received + self.settle
+        missing = [tp for tp in dry if self.confirmed.get(tp, -math.inf) < since]
+        return missing or None
+
+    def age(self, record: Record, now: float) -> float:
+        """Seconds since ``record`` arrived in which other records could have arrived too."""
+        return now - record.received - (self.busy - record.busy)
 
     def extend_waits(self, seconds: float) -> None:
         """Time the worker spent processing is not time a partition kept silent."""
@@ -150,31 +197,53 @@ class EventTimeAligner:
         """The record's place in the merge (a topic outside the inputs ranks after them)."""
         return (event_time, self.rank.get(topic, len(self.topics)), partition, offset)
 
-    def frontier(self, caught_up: CaughtUp) -> Key | None:
-        """Every record of the owned partitions before this key has been released; ``None``
-        when nothing bounds it (every partition is empty with nothing left to fetch).
+    def frontier(self, caught_up: CaughtUp, now: float = math.inf) -> Key | None:
+        """Every record of the owned partitions before this key has been released, and none
+        is still to come from the broker; ``None`` when nothing bounds it (nothing was ever
+        released here and nothing is held or left to fetch).
 
-        >>> aligner = EventTimeAligner(("reg", "tax"))
-        >>> aligner.add(Record("tax", 0, 7, 5.0, None))
-        >>> aligner.frontier(lambda topic, partition, next_offset: True)
+        A partition with nothing buffered that looked caught up at its last fetch may only
+        look so: live, it may yet receive a record produced before the others' heads (or,
+        every partition caught up, right after the last record released). So with such a
+        partition the frontier is the last record released, and a head once it has waited
+        ``settle`` seconds (as :meth:`release` trusts it). Live, a worker that has read
+        everything so far thus still holds the group at a close until it has seen the close
+        itself: "nothing left to fetch" is not "nothing more before the close".
+
+        >>> aligner = EventTimeAligner(("reg", "tax"), settle=0.2)
+        >>> aligner.add(Record("tax", 0, 7, 5.0, None, received=100.0))
+        >>> aligner.frontier(lambda topic, partition, next_offset: True, now=100.1)  # reg may yet bring earlier
+        (-inf, -1, -1, -1)
+        >>> aligner.frontier(lambda topic, partition, next_offset: True, now=100.2)  # the head has settled
         (5.0, 1, 0, 7)
-        >>> _ = aligner.release(lambda *_: True, now=0.0)
-        >>> aligner.frontier(lambda topic, partition, next_offset: True) is None
-        True
-        >>> aligner.frontier(lambda topic, partition, next_offset: topic == "reg")  # tax still fetching
+        >>> _ = aligner.release(lambda *_: True, now=100.2)
+        >>> aligner.frontier(lambda topic, partition, next_offset: True, now=100.3)  # caught up: the last released
         (5.0, 1, 0, 7)
+        >>> aligner.add(Record("tax", 0, 8, 6.0, None, received=100.3))
+        >>> aligner.frontier(lambda topic, partition, next_offset: True, now=100.5)  # the new head has settled
+        (6.0, 1, 0, 8)
         """
         bound: Key | None = None
+        first: Record | None = None  # the head that is the bound, if one is
+        dry: list[tuple[str, int]] = []  # partitions with nothing buffered and nothing left to fetch, as last seen
         for tp, queue in self.queues.items():
             if queue:
                 head = queue[0]
                 here = self.key(head.topic, head.partition, head.offset, head.event_time)
+                if bound is None or here < bound:
+                    bound, first = here, head
             elif not self._done(tp, caught_up):
                 here = self.last_released.get(tp, BEFORE_ALL)
+                if bound is None or here < bound:
+                    bound, first = here, None
             else:
-                continue
-            if bound is None or here < bound:
-                bound = here
+                dry.append(tp)
+        settled = first is None or self._unconfirmed(first, dry, now) is None
+        if dry and (bound is None or not settled):
+            last = max(self.last_released.values(), default=None)
+            if bound is None:
+                return last
+            return BEFORE_ALL if last is None else min(last, bound)
         return bound
 
     def release(
@@ -192,6 +261,8 @@ class EventTimeAligner:
         heap = [self._key(q[0]) for q in queues.values() if q]
         heapq.heapify(heap)
         blocked = [tp for tp, q in queues.items() if not q and not self._done(tp, caught_up)]
+        dry = [tp for tp, q in queues.items() if not q and tp not in blocked]
+        self.unconfirmed = []
         held = self.held
         while heap and (most is None or len(out) < most):
             if not self._within(heap[0][0], limit):
@@ -205,11 +276,12 @@ class EventTimeAligner:
                     self.awaited_group += 1  # waited long enough for the group: another lead
                     self.past_limit = 1 - max(1, lead, lead_after_wait)
             self.group_waiting_since = None  # the group let this one go: a later wait starts afresh
-            if not blocked and self.settle and len(heap) < len(queues):
+            if not blocked and dry and self.settle:
                 # A partition has nothing buffered and looked caught up at its last fetch:
                 # give that fetch ``settle`` seconds to catch up with the head's time.
-                head = queues[heap[0][-1]][0]
-                if now - head.received < self.settle:
+                waits_for = self._unconfirmed(queues[heap[0][-1]][0], dry, now)
+                if waits_for is not None:
+                    self.unconfirmed = waits_for
                     break
             if blocked and held <= self.max_held:
                 if self.waiting_since is None:
@@ -226,12 +298,16 @@ class EventTimeAligner:
             queue = queues[tp]
             record = queue.popleft()
             out.append(record)
+            if record.event_time > self.latest_released:
+                self.latest_released = record.event_time
             self.last_released[tp] = self.key(record.topic, record.partition, record.offset, record.event_time)
             held -= 1
             if queue:
                 heapq.heappush(heap, self._key(queue[0]))
             elif not self._done(tp, caught_up):
                 blocked = [tp]
+            else:
+                dry.append(tp)
         if not blocked:
             self.waiting_since = None
         return out

@@ -251,6 +251,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         topics.inputs(), settings.worker.align_max_idle_seconds, settings.worker.align_max_held,
         settings.worker.align_settle_seconds, period=functools.partial(close_period, days=close_days),
     )  # fmt: skip
+    aligner.confirm_within = settings.worker.align_confirm_seconds
+    ends_wanted = asyncio.Event()  # a record waits for the broker to confirm a caught-up partition
+    feed.period = aligner.period
     feed_link = FeedLink(
         feed_topic, feed.worker, learn_before=feed.learn_before,
         order=lambda m: aligner.key(m.topic, m.partition, m.offset, m.timestamp or 0.0),
@@ -379,12 +382,15 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         empty = [TP(topic, partition) for topic, partition in aligner.empty()]
         if not empty or not aligner.held:
             return
+        asked_at = asyncio.get_running_loop().time()
         try:
             ends = await app.consumer.highwaters(*empty)
         except Exception as exc:  # noqa: BLE001 - keep the fetch's view; the aligner's idle limit still holds
             log.warning("could not read the end of %d input partitions: %s", len(empty), exc)
             return
-        log_ends.update({tp: int(end) for tp, end in ends.items() if end is not None})
+        answered = {tp: int(end) for tp, end in ends.items() if end is not None}
+        log_ends.update(answered)
+        aligner.confirm([(tp.topic, tp.partition) for tp in answered], asked_at)
 
     # Set from the start, a rebalance or a stop until the tables are recovered (WorkerApp.on_rebalance_end):
     # a batch that ran while the changelogs are read would find states not restored yet.
@@ -494,7 +500,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _publish_frontier() -> None:
         """Tell the group's other workers how far this merge has gone (streams.model_feed)."""
         owned = {partition for _, partition in starts}
-        mine = feed.frontier_to_publish(aligner.frontier(caught_up), owned, asyncio.get_running_loop().time())
+        loop = asyncio.get_running_loop()
+        mine = feed.frontier_to_publish(aligner.frontier(caught_up, loop.time()), owned, loop.time())
         if mine is not None:
             try:
                 await feed_topic.send(key=f"~frontier/{feed.worker}".encode(), value=encode_frontier(mine))
@@ -521,8 +528,11 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             reseek_silent(sorted(set(aligner.silent) | set(lagging)))
             aligner.silent.clear()
         runtime.metrics.held.set(aligner.held)
+        if aligner.unconfirmed:
+            ends_wanted.set()  # ask the broker now rather than at the next second
         runtime.metrics.aligner_releases.labels("idle").set(aligner.idled)
         runtime.metrics.aligner_releases.labels("max_held").set(aligner.forced)
+        runtime.metrics.aligner_releases.labels("out_of_order").set(aligner.out_of_order)
         if not released:
             return False
         started = loop.time()
@@ -544,6 +554,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             states.get, runtime.sink, outputs, settings, rules, runtime.models, datetime.now(UTC),
             verdicts.calibration, feed_link, runtime.state_cache,
         )  # fmt: skip
+        aligner.blocked_for(asyncio.get_running_loop().time() - began)  # no record was taken meanwhile
         observer.start(records, batch, began)
         await commit_batch(batch.outputs, ports, failpoint, runtime.batches)
         runtime.metrics.count_all(batch.counted)
@@ -561,7 +572,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             _reread_gap(message)
         if verdict is not Verdict.ACCEPT:
             return
-        aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, message, now))
+        aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, message, now,
+                           aligner.busy))  # fmt: skip
         queue = aligner.queues[where]
         if len(queue) >= aligner.queue_limit(settings.worker.align_queue_limit) and message.tp not in flow_paused:
             pause_now(message.tp)
@@ -694,9 +706,19 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     # takes longer than 0.1 s) logs a warning every time, which says nothing here.
     @app.task
     async def _read_log_ends() -> None:
-        """In the background: a slow answer must never hold up a batch."""
+        """In the background: a slow answer must never hold up a batch. Every second, and at
+        once when a record waits for the broker to confirm a caught-up partition."""
+        loop = asyncio.get_running_loop()
+        second = loop.time()
         while True:
-            await asyncio.sleep(1.0)
+            await wake_within(max(0.0, second + 1.0 - loop.time()), ends_wanted)
+            if ends_wanted.is_set():
+                ends_wanted.clear()
+                await refresh_log_ends()
+                intake.full.set()  # look at the merge again now
+            if loop.time() - second < 1.0:
+                continue
+            second = loop.time()
             resume_orphaned_pauses()
             if to_commit and not lock.locked() and not quiesced.is_set():
                 async with lock:

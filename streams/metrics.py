@@ -93,5 +93,10 @@ class WorkerMetrics:
     def counts(self) -> dict[str, int]:
         return dict(self._counts)
 
+    def unaligned(self) -> dict[str, int]:
+        """Records released without full event-time alignment, by reason (``out_of_order``:
+        arrived after a later record had gone)."""
+        return {s.labels["reason"]: int(s.value) for m in self.aligner_releases.collect() for s in m.samples}
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

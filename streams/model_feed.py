@@ -24,8 +24,10 @@ run freely, at a close they wait for each other — waiting at most
 ``ENTBRAIN_WORKER__ALIGN_MAX_IDLE_SECONDS`` for a silent worker. One worker and two then
 give the same scores (``tests/integration/test_scale_out.py``, ``python -m bench.scaleout``);
 ``ENTBRAIN_WORKER__GROUP_LEAD_RECORDS`` lets a worker run that many records past a close the
-others have not reached, for speed at the cost of that equality. Live, every worker is
-caught up, its frontier unbounded, and nobody waits.
+others have not reached, for speed at the cost of that equality. Live, a worker that has
+read everything so far still publishes a bounded frontier (its last record released): one
+of its partitions may yet bring a record of the week the others are closing. Entries that
+arrive after this worker crossed their close are counted (:attr:`ModelFeed.late`).
 
 The position reached on the feed is part of the models (``OnlineModels.feed_offset``) and
 checkpointed with them, so a restarted worker reads on from where its checkpoint left off;
@@ -43,6 +45,7 @@ import heapq
 import logging
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +176,12 @@ class ModelFeed:
         self.frontiers: dict[int, Key | None] = {}  # partition → the latest frontier published for it
         self.read_to: int | None = None  # the offset after the last record taken from ``arrived``
         self.learned = 0  # other workers' entries learned
+        # The close period of the latest own record scored, and the other workers' entries
+        # that arrived after it for an earlier period: each is a score that read a close
+        # without them (where one worker and two part ways; 0 when the group crossed together).
+        self.period: Callable[[float], int] | None = None
+        self.crossed: int | None = None
+        self.late = 0
         self.skipped = 0  # records that are neither entries nor frontiers
         self.published: Frontier | None = None
         self.published_at = 0.0
@@ -193,6 +202,8 @@ class ModelFeed:
             elif isinstance(item, Entry):
                 if item.worker != self.worker:  # its own the scorer learned when it scored
                     heapq.heappush(self.pending, (item.at, offset, item.learning))
+                    if self.crossed is not None and self.period is not None and self.period(item.at[0]) < self.crossed:
+                        self.late += 1
             elif value is not None:
                 self.skipped += 1
         self.mark_position()
@@ -200,6 +211,10 @@ class ModelFeed:
     def learn_before(self, at: Key) -> int:
         """Learn the other workers' entries of records before ``at`` in the merge, in its order."""
         learned = 0
+        if self.period is not None:
+            here = self.period(at[0])
+            if self.crossed is None or here > self.crossed:
+                self.crossed = here
         scorer = self.models.scorer
         pending = self.pending
         while pending and pending[0][0] < at:

@@ -109,7 +109,9 @@ def register_views(app: faust.App, runtime: Runtime, states: Any) -> None:
                 "status": "ok", "app_id": settings.worker.app_id, "pid": os.getpid(), "counts": runtime.metrics.counts(),
                 "models": {"score_updates": models.scorer.updates, "series_detectors": len(models.series),
                            "learned_from_other_workers": feed.learned if feed is not None else 0,
+                           "learned_after_their_close": feed.late if feed is not None else 0,
                            "model_feed_offset": models.feed_offset},
+                "unaligned_releases": runtime.metrics.unaligned(),
                 "partitions": assigned_partitions(app, settings.kafka.topics.registration),
                 "relayed_rows_written": relayed.rows_written if relayed is not None else None,
             })  # fmt: skip

@@ -30,6 +30,7 @@ from streams.harness import (
     settings_from,
     settled,
 )
+from streams.kafka_admin import ensure_topics
 from streams.produce import produce_all
 from streams.send_times import stamped
 from tests.oracle import alerts_on_topic, expected_results, state_differences, worker_states
@@ -40,6 +41,7 @@ ORDER_FREE_TABLES = ("events", "dead_letters", "enterprise_snapshot")
 # One worker vs two, points of 100 (README, Scale-out): the tolerance the README states (rounding)
 COMPOSITE_TOLERANCE = 0.01
 DIMENSION_TOLERANCE = 0.01
+LIVE_RATE = 1_000.0  # events/s produced to the live group: about what two workers process here
 
 
 def scale_env(tmp_path: Path, bootstrap: str) -> dict[str, str]:
@@ -137,18 +139,32 @@ def test_either_worker_answers_for_every_enterprise(tmp_path: Path, kafka_bootst
         owner.stop()
 
 
-def run_group(env: dict[str, str], tmp: Path, workers: int, events: int) -> dict[str, dict[str, Any]]:
-    """A fresh group of ``workers`` over the produced inputs, run until settled: its final scores."""
+def run_group(
+    env: dict[str, str], tmp: Path, workers: int, events: int, live: list[tuple[str, bytes, bytes, int]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """A fresh group of ``workers`` over the produced inputs, run until settled: its final scores.
+    With ``live`` messages, those are produced (at a steady rate) once every worker holds
+    partitions of its own: the workers then read a live stream, not a backlog."""
     group = fresh_group(env, tmp)
     settings = settings_from(group)
     envs = list(pair_envs(group, tmp / group["ENTBRAIN_WORKER__APP_ID"])) if workers == 2 else [group]
+    if live is not None:
+        ensure_topics(settings.kafka)
     procs = [WorkerProcess(e, tmp / f"{group['ENTBRAIN_WORKER__APP_ID']}-{n}.log").start() for n, e in enumerate(envs)]
     try:
+        if live is not None:
+            procs[0].wait_for(lambda: sorted(p for proc in procs for p in proc.health()["partitions"]) == [0, 1, 2, 3],
+                              what="every worker holding partitions of its own")  # fmt: skip
+            produce_all(settings, live, rate=LIVE_RATE, show_progress=False)
         procs[0].wait_for(lambda: sum(p.counts()["consumed"] for p in procs) >= events and settled(settings),
                           timeout=400, what="every input committed, every row written")  # fmt: skip
         if workers == 2:
             assert all(p.counts()["consumed"] > 0 for p in procs)  # both took part
             assert procs[0].health()["models"]["learned_from_other_workers"] > 0
+            # no worker learned an entry of the other's after crossing the close it belonged before
+            assert [p.health()["models"]["learned_after_their_close"] for p in procs] == [0, 0]
+        # every record merged in order: live, none arrived after a later one had gone
+        assert [p.health()["unaligned_releases"].get("out_of_order") for p in procs] == [0] * workers
     finally:
         for proc in procs:
             proc.stop()
@@ -183,3 +199,19 @@ def straddled(a: dict[str, Any], b: dict[str, Any], criteria: tuple[Criterion, .
         min(va[c.field], vb[c.field]) <= c.value <= max(va[c.field], vb[c.field])
         for criterion in criteria for c in (*criterion.all, *criterion.any) if c.field in va
     )  # fmt: skip
+
+
+def test_two_workers_on_a_live_stream_give_the_scores_of_one_worker_on_the_backlog(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """Live, a worker that has read everything produced so far may still receive records of
+    the period the other worker is closing: the workers cross each close together live too."""
+    env = isolated_env(tmp_path, kafka_bootstrap, partitions=4)
+    messages = list(stamped(simulate(SimulationConfig(enterprises=240, months=8, seed=14))))
+    two = run_group(env, tmp_path, 2, len(messages), live=messages)
+    one = run_group(env, tmp_path, 1, len(messages))
+    assert len(one) == len(two) == 240
+    difference = compare_scores(one, two)
+    assert difference["tiers_equal"] == 1.0 and difference["lists_equal"] == 1.0, difference
+    assert difference["composite_abs_diff"]["max"] <= COMPOSITE_TOLERANCE, difference
+    assert difference["dimension_abs_diff"]["max"] <= DIMENSION_TOLERANCE, difference

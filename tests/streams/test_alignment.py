@@ -122,7 +122,22 @@ def test_the_group_limit_holds_records_at_or_past_it_until_max_idle() -> None:
     assert aligner.release(everything_fetched, now=105.9, limit=5.0) == []
     assert items(aligner.release(everything_fetched, now=106.0, limit=5.0)) == ["reg0@0"]  # one more
     assert aligner.awaited_group == 1
-    assert aligner.frontier(everything_fetched) is None  # all released, nothing left to fetch
+    assert aligner.frontier(everything_fetched) == (6.0, 0, 0, 0)  # all released, nothing to fetch: the last
+
+
+def test_caught_up_the_frontier_stays_at_the_last_record_released_until_a_new_head_settles() -> None:
+    """Live, a worker that has read everything does not let the group past a close it has
+    not seen: a partition caught up at its last fetch may yet bring a record before it."""
+    aligner = EventTimeAligner(TOPICS, settle=0.2)
+    aligner.assign({0})
+    assert aligner.frontier(everything_fetched, now=0.0) is None  # nothing ever here: bounds nobody
+    aligner.add(record("tax", 0, 0, 8.0, received=0.0))
+    assert aligner.frontier(everything_fetched, now=0.1) == (float("-inf"), -1, -1, -1)
+    assert items(aligner.release(everything_fetched, now=0.2)) == ["tax0@0"]
+    assert aligner.frontier(everything_fetched, now=5.0) == (8.0, 1, 0, 0)  # not None: more may come
+    aligner.add(record("tax", 0, 1, 12.0, received=6.0))
+    assert aligner.frontier(everything_fetched, now=6.1) == (8.0, 1, 0, 0)  # reg or ss may bring earlier
+    assert aligner.frontier(everything_fetched, now=6.2) == (12.0, 1, 0, 1)
 
 
 def test_a_lead_lets_that_many_records_past_the_limit_until_it_moves() -> None:
@@ -194,3 +209,44 @@ def test_at_most_one_batch_goes_at_a_time_and_the_rest_follows_in_the_same_order
     assert [len(b) for b in batches] == [3, 3, 3, 1, 0]
     assert [i for b in batches for i in b] == whole
     assert capped.held == 0
+
+
+def test_the_settle_counts_only_time_in_which_records_could_arrive() -> None:
+    """A batch processed in the event loop takes no record: a tax record produced before the
+    head may still be in the fetch the loop has not iterated yet."""
+    aligner = EventTimeAligner(TOPICS, settle=0.2)
+    aligner.assign({0})
+    aligner.add(record("reg", 0, 0, 5.0, received=0.0))
+    aligner.blocked_for(0.5)  # a batch from 0.0 to 0.5
+    assert aligner.release(everything_fetched, now=0.6) == []  # only 0.1 s in which tax could come
+    aligner.add(Record("tax", 0, 0, 4.0, "tax0@0", received=0.6, busy=aligner.busy))
+    assert items(aligner.release(everything_fetched, now=0.8)) == ["tax0@0", "reg0@0"]
+    assert aligner.out_of_order == 0
+
+
+def test_a_record_arriving_after_a_later_one_went_is_counted_out_of_order() -> None:
+    aligner = EventTimeAligner(TOPICS, settle=0.2)
+    aligner.assign({0})
+    aligner.add(record("reg", 0, 0, 5.0, received=0.0))
+    assert items(aligner.release(everything_fetched, now=0.3)) == ["reg0@0"]
+    aligner.add(record("tax", 0, 0, 4.0, received=0.4))
+    aligner.add(record("tax", 0, 1, 6.0, received=0.4))
+    assert aligner.out_of_order == 1
+
+
+def test_confirming_a_head_passes_a_caught_up_partition_once_the_broker_said_so_after_the_settle() -> None:
+    """The consumer's view of a partition can be a second old: the broker, asked after the
+    settle time, says whether everything of it was taken."""
+    aligner = EventTimeAligner(TOPICS, settle=0.2)
+    aligner.confirm_within = 2.0
+    aligner.assign({0})
+    aligner.add(record("tax", 0, 0, 5.0, received=0.0))
+    aligner.confirm([("reg", 0), ("ss", 0)], asked_at=0.1)  # before the settle time: not enough
+    assert aligner.release(everything_fetched, now=0.3) == []
+    assert aligner.unconfirmed == [("reg", 0), ("ss", 0)]
+    assert aligner.frontier(everything_fetched, now=0.3) == (float("-inf"), -1, -1, -1)
+    aligner.confirm([("reg", 0), ("ss", 0)], asked_at=0.25)
+    assert items(aligner.release(everything_fetched, now=0.3)) == ["tax0@0"]
+    aligner.add(record("tax", 0, 1, 6.0, received=1.0))
+    assert aligner.release(everything_fetched, now=3.1) == []  # no answer yet: waits ...
+    assert items(aligner.release(everything_fetched, now=3.2)) == ["tax0@1"]  # ... settle + 2 s at most

@@ -71,3 +71,18 @@ def test_a_frontier_is_published_when_it_changed_and_every_few_seconds() -> None
     assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}, now=102.0) is not None
     assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}, now=106.9) is None
     assert feed.frontier_to_publish((1.0, 0, 0, 0), {0, 1}, now=107.0) is not None
+
+
+def test_an_entry_arriving_after_its_close_was_crossed_here_is_counted_late() -> None:
+    feed = feed_of()
+    feed.period = lambda t: int(t // 10)
+    feed.arrived.append((0, encode(learning("B1", 1.0), "other", (8.0, 0, 1, 0))))
+    feed.take_arrived()
+    feed.learn_before((12.0, 0, 0, 0))  # this worker crosses into period 1 with B1 learned
+    feed.arrived.extend([
+        (1, encode(learning("B2", 2.0), "other", (15.0, 0, 1, 1))),  # period 1: within the period, in time
+        (2, encode(learning("B3", 3.0), "other", (9.0, 0, 1, 2))),  # period 0, after the close: late
+        (3, encode(learning("MINE", 9.0), "me", (5.0, 0, 0, 1))),  # its own are never late
+    ])  # fmt: skip
+    feed.take_arrived()
+    assert feed.late == 1
