@@ -788,7 +788,11 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             log.warning("replay: rewound %s", ", ".join(f"{t}[{p}] to {targets[(t, p)]}" for t, p in moved))
         return moved
 
-    register_operator_jobs(app, runtime, rewind)
+    async def commit_processed() -> None:
+        async with lock:
+            await settle_commits()
+
+    register_operator_jobs(app, runtime, rewind, commit_processed)
     return app, runtime
 
 

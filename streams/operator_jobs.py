@@ -114,8 +114,12 @@ def backtest_request(body: dict[str, Any]) -> tuple[str, date, date, dict[str, A
     return name, start, end, documents
 
 
-def register_operator_jobs(app: faust.App, runtime: Runtime, rewind: Rewind) -> None:
-    """Add ``/api/replay`` and ``/api/backtests…`` to ``app``; ``rewind`` moves owned input partitions."""
+def register_operator_jobs(
+    app: faust.App, runtime: Runtime, rewind: Rewind, commit_processed: Callable[[], Awaitable[None]]
+) -> None:
+    """Add ``/api/replay`` and ``/api/backtests…`` to ``app``; ``rewind`` moves owned input
+    partitions, ``commit_processed`` commits the offsets of every batch processed so far (the
+    plan's records read again are those below the committed offsets)."""
     settings = runtime.settings
     gate = AccessGate(settings.auth, settings.web)
     jobs: dict[str, BacktestJob] = {}
@@ -136,6 +140,7 @@ def register_operator_jobs(app: faust.App, runtime: Runtime, rewind: Rewind) -> 
             since, offsets, dry_run = replay_request(body, settings.kafka.topics.inputs())
             actor = _text(body, "actor")
             arguments = {k: body.get(k) for k in ("since", "offsets", "dry_run")}
+            await commit_processed()
             try:
                 replay: ReplayPlan = await asyncio.to_thread(plan, settings, since, offsets)
             except CliError as exc:
