@@ -64,6 +64,10 @@ class KafkaSettings(_Section):
     # How long the group waits for a crashed worker before handing its partitions on.
     session_timeout_seconds: float = Field(default=10.0, ge=6.0)
     heartbeat_interval_seconds: float = Field(default=2.0, gt=0)
+    # How long the worker's fetch waits at the broker for records to arrive (faust fixes
+    # 1.5 s): a partition whose records are being taken is fetched again only after the fetch
+    # in flight, and the merge's questions to the broker queue behind it.
+    fetch_max_wait_seconds: float = Field(default=0.1, gt=0, le=1.5)
     # Connection security, the same for every client (confluent-kafka, aiokafka/Faust).
     security_protocol: str = Field(default="PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
     sasl_mechanism: str = Field(default="PLAIN", pattern="^(PLAIN|SCRAM-SHA-256|SCRAM-SHA-512)$")

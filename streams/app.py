@@ -117,6 +117,7 @@ class WorkerApp(faust.App):
     taken_topics: tuple[str, ...] = ()  # records taken from the fetches into the merge (streams.intake)
     take_input: Callable[[Any], None] | None = None  # set by build_app
     tables_ready: Callable[[], None] | None = None  # called once a rebalance's recovery is complete
+    fetch_max_wait_ms: int | None = None  # the worker's fetch wait at the broker (faust fixes 1,500 ms)
 
     def on_rebalance_end(self) -> None:
         super().on_rebalance_end()
@@ -126,6 +127,16 @@ class WorkerApp(faust.App):
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()
         consumer._read_offset = InputReadOffsets(self.unfiltered_topics, consumer._read_offset)  # type: ignore[attr-defined]
+        if self.fetch_max_wait_ms is not None:
+            thread = consumer._thread  # type: ignore[attr-defined]
+            create, wait = thread._create_worker_consumer, self.fetch_max_wait_ms
+
+            def create_worker_consumer(transport: Any) -> Any:
+                client = create(transport)
+                client._fetch_max_wait_ms = wait  # read when the client starts its fetcher
+                return client
+
+            thread._create_worker_consumer = create_worker_consumer
         if self.taken_topics:
             consumer.getmany = taking_inputs(consumer.getmany, self.taken_topics, self._take_input,  # type: ignore[method-assign]
                                              consumer._read_offset)  # type: ignore[attr-defined]  # fmt: skip
@@ -193,6 +204,7 @@ def _faust_app(settings: Settings) -> WorkerApp:
     )
     app.unfiltered_topics = (*kafka.topics.inputs(), kafka.topics.resolve, kafka.topics.identities)
     app.taken_topics = kafka.topics.inputs()
+    app.fetch_max_wait_ms = round(kafka.fetch_max_wait_seconds * 1000)
     _serve_only_our_views(app)
     web_errors.install(app.web.web_app)  # type: ignore[attr-defined]
     if settings.clickhouse.embedded and settings.worker.clickhouse_owner_url:
