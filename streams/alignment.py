@@ -205,8 +205,8 @@ class EventTimeAligner:
         A partition with nothing buffered that looked caught up at its last fetch may only
         look so: live, it may yet receive a record produced before the others' heads (or,
         every partition caught up, right after the last record released). So with such a
-        partition the frontier is the last record released, and a head once it has waited
-        ``settle`` seconds (as :meth:`release` trusts it). Live, a worker that has read
+        partition the frontier is the last record released, and a head once :meth:`release`
+        would let it pass that partition (settled, and confirmed when confirming). Live, a worker that has read
         everything so far thus still holds the group at a close until it has seen the close
         itself: "nothing left to fetch" is not "nothing more before the close".
 

@@ -171,6 +171,15 @@ def run_group(
     return final_scores(settings.kafka.bootstrap_servers, settings.worker.app_id)
 
 
+def assert_same_scores(one: dict[str, dict[str, Any]], two: dict[str, dict[str, Any]], enterprises: int) -> None:
+    """Every tier and list equal, the composite and every dimension within the tolerance."""
+    assert len(one) == len(two) == enterprises
+    difference = compare_scores(one, two)
+    assert difference["tiers_equal"] == 1.0 and difference["lists_equal"] == 1.0, difference
+    assert difference["composite_abs_diff"]["max"] <= COMPOSITE_TOLERANCE, difference
+    assert difference["dimension_abs_diff"]["max"] <= DIMENSION_TOLERANCE, difference
+
+
 def test_one_worker_and_two_give_the_same_tiers_lists_and_percentiles(tmp_path: Path, kafka_bootstrap: str) -> None:
     """The scores do not depend on the number of workers: every worker learns what the
     others scored (streams.model_feed), percentiles read the peers at the last close, and the
@@ -180,11 +189,7 @@ def test_one_worker_and_two_give_the_same_tiers_lists_and_percentiles(tmp_path: 
     produce_all(settings_from(env), messages, show_progress=False)
     one = run_group(env, tmp_path, 1, len(messages))
     two = run_group(env, tmp_path, 2, len(messages))
-    assert len(one) == len(two) == 240
-    difference = compare_scores(one, two)
-    assert difference["tiers_equal"] == 1.0 and difference["lists_equal"] == 1.0, difference
-    assert difference["composite_abs_diff"]["max"] <= COMPOSITE_TOLERANCE, difference
-    assert difference["dimension_abs_diff"]["max"] <= DIMENSION_TOLERANCE, difference
+    assert_same_scores(one, two, enterprises=240)
 
 
 def straddled(a: dict[str, Any], b: dict[str, Any], criteria: tuple[Criterion, ...]) -> bool:
@@ -210,8 +215,4 @@ def test_two_workers_on_a_live_stream_give_the_scores_of_one_worker_on_the_backl
     messages = list(stamped(simulate(SimulationConfig(enterprises=240, months=8, seed=14))))
     two = run_group(env, tmp_path, 2, len(messages), live=messages)
     one = run_group(env, tmp_path, 1, len(messages))
-    assert len(one) == len(two) == 240
-    difference = compare_scores(one, two)
-    assert difference["tiers_equal"] == 1.0 and difference["lists_equal"] == 1.0, difference
-    assert difference["composite_abs_diff"]["max"] <= COMPOSITE_TOLERANCE, difference
-    assert difference["dimension_abs_diff"]["max"] <= DIMENSION_TOLERANCE, difference
+    assert_same_scores(one, two, enterprises=240)
