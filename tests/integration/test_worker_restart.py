@@ -42,8 +42,10 @@ def test_state_continues_after_the_worker_is_stopped_mid_stream(
     settings = first.settings
     produced = produce(settings, months(1, 6))
     first.start()
-    first.wait_for(lambda: first.counts()["applied"] >= 60, what="part of the stream applied")
-    first.stop(stop_signal)  # mid-stream: the rest is still unconsumed or uncommitted
+    try:
+        first.wait_for(lambda: first.counts()["applied"] >= 60, what="part of the stream applied")
+    finally:
+        first.stop(stop_signal)  # mid-stream: the rest is still unconsumed or uncommitted
 
     later = months(7, 12)
     produced += produce(settings, later + later[:15])  # 15 redeliveries of the same events
