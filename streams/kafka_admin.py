@@ -1,4 +1,4 @@
-"""Topics and producers through confluent-kafka.
+"""Topics, producers and consumer reads through confluent-kafka.
 
 Producers use the Java-compatible murmur2 partitioner, the same as the worker's aiokafka
 client, so the three input topics stay co-partitioned by USCC with the state table.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -113,3 +113,14 @@ def _keep_forever(admin: AdminClient, names: list[str], timeout: float) -> None:
     ]  # fmt: skip
     for future in admin.incremental_alter_configs(resources).values():
         future.result(timeout)
+
+
+def consume_ready(consumer: Consumer, most: int, timeout: float) -> list[Message]:
+    """Up to ``most`` messages, returned as soon as one has arrived (waiting at most ``timeout``).
+
+    ``Consumer.consume(most, timeout)`` returns only when ``most`` messages are there or
+    ``timeout`` has passed: on a quiet topic every message would wait out the timeout. This
+    waits for the first and takes what else is already fetched without waiting.
+    """
+    first = consumer.consume(1, timeout)
+    return first + consumer.consume(most - 1, 0) if first and most > 1 else first

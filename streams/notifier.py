@@ -65,7 +65,7 @@ from sinks.channels import build_request, grouped_notification_of, notification_
 from sinks.delivery import Attempt, send_with_retries
 from sinks.errors import DeliveryError
 from streams.compacted import CompactedReader
-from streams.kafka_admin import make_producer
+from streams.kafka_admin import consume_ready, make_producer
 from streams.kafka_security import confluent_config
 from streams.matching import Decision, decide
 
@@ -214,7 +214,7 @@ class Notifier:
                 if sum(len(p.waiting) for p in self.progress.values()) >= self.settings.notifier.max_in_flight:
                     await asyncio.sleep(0.05)
                 else:
-                    messages = await loop.run_in_executor(self._kafka_thread, consumer.consume, 500, 0.2)
+                    messages = await loop.run_in_executor(self._kafka_thread, consume_ready, consumer, 500, 0.2)
                     alerts = [self._alert_of(m) for m in messages]
                     profiles = await self.profiles({a.uscc for a in alerts if a is not None})
                     for message, alert in zip(messages, alerts, strict=True):
