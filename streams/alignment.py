@@ -113,7 +113,6 @@ class EventTimeAligner:
         self.confirm_within: float | None = None
         self.confirmed: dict[tuple[str, int], float] = {}  # when the broker was last asked (loop time)
         self.unconfirmed: list[tuple[str, int]] = []  # the partitions the last release waited on
-        self.settles_at: float | None = None  # when the head the last release waited on has settled
 
     def assign(self, partitions: set[int]) -> None:
         """Partition numbers this worker now owns: each topic's partition of them is merged in."""
@@ -264,7 +263,6 @@ class EventTimeAligner:
         blocked = [tp for tp, q in queues.items() if not q and not self._done(tp, caught_up)]
         dry = [tp for tp, q in queues.items() if not q and tp not in blocked]
         self.unconfirmed = []
-        self.settles_at = None
         held = self.held
         while heap and (most is None or len(out) < most):
             if not self._within(heap[0][0], limit):
@@ -281,12 +279,9 @@ class EventTimeAligner:
             if not blocked and dry and self.settle:
                 # A partition has nothing buffered and looked caught up at its last fetch:
                 # give that fetch ``settle`` seconds to catch up with the head's time.
-                head = queues[heap[0][-1]][0]
-                waits_for = self._unconfirmed(head, dry, now)
+                waits_for = self._unconfirmed(queues[heap[0][-1]][0], dry, now)
                 if waits_for is not None:
                     self.unconfirmed = waits_for
-                    if not waits_for:  # still settling: look again the moment it has settled
-                        self.settles_at = now + self.settle - self.age(head, now)
                     break
             if blocked and held <= self.max_held:
                 if self.waiting_since is None:

@@ -606,14 +606,13 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _take_batches() -> None:
         """Held records go once the merge lets them (or the partitions they wait for waited
         ``max_idle``): looked at every :data:`TURN_SECONDS` (or ``batch_max_seconds`` if
-        shorter), at once when a whole batch arrived or the others' frontiers move, and when
-        the head the merge waits on has settled."""
+        shorter), at once when a whole batch arrived or the others' frontiers move."""
         turn = min(TURN_SECONDS, settings.sink.batch_max_seconds)
         more = False
         try:
             while True:
                 if not more:  # a whole batch just went: the next may be ready at once
-                    await wake_within(_next_look(turn), intake.full, feed.news)
+                    await wake_within(turn, intake.full, feed.news)
                 more = False
                 intake.full.clear()
                 feed.news.clear()
@@ -632,13 +631,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             log.critical("the input loop failed; exiting so that the worker restarts from its "
                          "last committed batch", exc_info=True)  # fmt: skip
             os._exit(LOOP_FAILED_EXIT_CODE)
-
-    def _next_look(turn: float) -> float:
-        """Seconds until the merge is looked at again: the next turn, or sooner the moment
-        the head it waits on has settled (live, that wait is most of an alert's latency)."""
-        if aligner.settles_at is None:
-            return turn
-        return min(turn, max(0.0, aligner.settles_at - asyncio.get_running_loop().time()))
 
     def _reread_gap(message: Any) -> None:
         expected = continuity.expected[(message.topic, message.partition)]

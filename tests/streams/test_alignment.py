@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from streams.alignment import EventTimeAligner, Record
 
 TOPICS = ("reg", "tax", "ss")
@@ -77,18 +75,6 @@ def test_a_caught_up_empty_partition_gets_settle_seconds_before_a_record_goes() 
     aligner.add(record("tax", 0, 0, 1.0, received=10.0))
     assert aligner.release(everything_fetched, now=10.1) == []
     assert items(aligner.release(everything_fetched, now=10.25)) == ["tax0@0"]
-
-
-def test_a_settling_head_says_when_it_will_have_settled() -> None:
-    """The worker looks at the merge again at that moment, not at its next turn."""
-    aligner = EventTimeAligner(TOPICS, settle=0.2)
-    aligner.assign({0})
-    aligner.add(record("tax", 0, 0, 1.0, received=10.0))
-    aligner.blocked_for(0.05)  # a batch: time in which no record could arrive
-    assert aligner.release(everything_fetched, now=10.1) == []
-    assert aligner.settles_at == pytest.approx(10.25)
-    assert items(aligner.release(everything_fetched, now=10.25)) == ["tax0@0"]
-    assert aligner.settles_at is None
 
 
 def test_revoked_partitions_are_forgotten_and_no_longer_hold_the_merge() -> None:
