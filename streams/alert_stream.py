@@ -36,6 +36,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 from config import KafkaSettings
 from schemas.delivery import SEVERITY_RANK
 from schemas.outputs import Severity
+from streams.kafka_admin import consume_ready
 from streams.kafka_security import confluent_config
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class AlertFeed:
         consumer, ends = await loop.run_in_executor(self._thread, self._open)
         try:
             while not self.closed:
-                messages = await loop.run_in_executor(self._thread, consumer.consume, 1000, 0.2)
+                messages = await loop.run_in_executor(self._thread, consume_ready, consumer, 1000, 0.2)
                 for message in messages:
                     item = _item(message)
                     if item is not None:
@@ -263,7 +264,7 @@ class AlertFeed:
             consumer.assign([TopicPartition(topic, p, lo) for p, (lo, _) in ranges.items()])
             remaining = {p: hi for p, (_, hi) in ranges.items()}
             while remaining and not self.closed:
-                for message in await loop.run_in_executor(None, consumer.consume, 500, 0.5):
+                for message in await loop.run_in_executor(None, consume_ready, consumer, 500, 0.5):
                     p, o = int(message.partition() or 0), int(message.offset() or 0)
                     if message.error() is not None or p not in remaining or o >= remaining[p]:
                         continue

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from config import KafkaSettings
-from streams.kafka_admin import ensure_topics, make_producer
+from streams.kafka_admin import consume_ready, ensure_topics, make_producer
 from streams.kafka_security import confluent_config
 
 Record = tuple[str, str, bytes | None]  # (topic, key, value or tombstone)
@@ -48,7 +48,7 @@ class CompactedReader:
     def poll(self, timeout: float = 0.2, max_records: int = 1000) -> list[Record]:
         """What arrived (blocking up to ``timeout``); call from one thread only."""
         out: list[Record] = []
-        for msg in self._consumer.consume(max_records, timeout):
+        for msg in consume_ready(self._consumer, max_records, timeout):
             topic, partition = str(msg.topic()), int(msg.partition() or 0)
             if msg.error():
                 continue  # partition EOF (and transient errors): the ends below decide
