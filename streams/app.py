@@ -410,6 +410,22 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     quiesced.set()
     readying: list[asyncio.Future[None]] = []
     resolver_starts: dict[tuple[str, int], int | None] = {}  # the resolver's partitions: committed offset or log start
+    # The consumer generation whose assigned partitions ``starts`` holds (set by _merge_assigned).
+    merged: dict[str, int | None] = {"generation": None}
+    merged_news = asyncio.Event()
+
+    async def _partitions_merged(generation: int) -> bool:
+        """Wait until ``starts`` holds the partitions of ``generation``; False if a newer
+        rebalance came first (its own recovery resumes). faust recovers the tables before it
+        sends the assignment signal: with empty changelogs the recovery can end before
+        _merge_assigned has read where the new partitions start (seen: a fresh worker that
+        never fetched a record)."""
+        while merged["generation"] != generation:
+            if app.consumer_generation_id != generation:  # type: ignore[attr-defined]
+                return False
+            merged_news.clear()
+            await wake_within(1.0, merged_news)
+        return True
 
     async def _resume_after_recovery(generation: int) -> None:
         """Seek every owned input (and resolver) partition to the next record the worker needs, then resume.
@@ -423,6 +439,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         (:meth:`detectors.industry_context.IndustryPeriods.rebuild`), so they match the states
         whatever the models checkpoint missed.
         """
+        if not await _partitions_merged(generation):
+            return
         async with lock:
             owned = {partition for _, partition in starts}
             try:
@@ -756,6 +774,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             resolver_starts.clear()
             resolver_starts.update(resolving)
             aligner.assign({tp.partition for tp in mine})
+            merged["generation"] = app.consumer_generation_id  # type: ignore[attr-defined]
+            merged_news.set()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
