@@ -153,6 +153,9 @@ class WorkerSettings(_Section):
     failpoint: str = ""
     # Fault injection for tests: every ClickHouse insert fails for this long after the first.
     insert_outage_seconds: float = Field(default=0.0, ge=0)
+    # Fault injection for tests: the assignment signal is handled this much later, so that
+    # faust's recovery of the tables ends first (as it can when the changelogs are empty).
+    assignment_delay_seconds: float = Field(default=0.0, ge=0)
 
 
 class WebSettings(_Section):

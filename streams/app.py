@@ -758,6 +758,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _merge_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        if settings.worker.assignment_delay_seconds:
+            await asyncio.sleep(settings.worker.assignment_delay_seconds)
         mine = [tp for tp in assigned if tp.topic in topics.inputs()]
         spare_from_clearing(app.flow_control, [*agent_queues(enterprise_events), *agent_queues(resolver)])
         resolving_tps = [tp for tp in assigned if tp.topic in resolver_topics]

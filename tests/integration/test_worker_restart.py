@@ -75,3 +75,21 @@ def test_state_continues_after_the_worker_is_stopped_mid_stream(
         assert second.metric("entbrain_aligner_unaligned_releases", reason="idle") == 0
     finally:
         second.stop()
+
+
+def test_a_fresh_worker_fetches_its_partitions_when_the_tables_recover_before_the_assignment_is_handled(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    """faust recovers the tables before it sends the assignment signal; with empty changelogs
+    the recovery can end first. The worker must still seek and fetch every assigned partition
+    (before the fix it resumed before it knew them, and never fetched a record)."""
+    env = isolated_env(tmp_path, kafka_bootstrap)
+    env["ENTBRAIN_WORKER__ASSIGNMENT_DELAY_SECONDS"] = "3"
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    produce(worker.settings, months(1, 2))
+    worker.start()
+    try:
+        worker.wait_for(lambda: worker.counts()["applied"] == ENTERPRISES * 2 * 2, timeout=120.0,
+                        what="every event applied")  # fmt: skip
+    finally:
+        worker.stop()
