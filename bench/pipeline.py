@@ -1,7 +1,8 @@
 """The batch pipeline alone, without Kafka, Faust or ClickHouse: CPU per event, and what the
 state cache saves.
 
-``python -m bench.pipeline [--enterprises N] [--months M] [--batch B] [--repeats K] [--json FILE]``
+``python -m bench.pipeline [--enterprises N] [--months M] [--batch B] [--repeats K] [--no-daily-invoices]
+[--json FILE]``
 
 The simulator's park (partitioned like the worker's inputs, record times from
 :class:`~streams.send_times.SendClock`) goes through :func:`streams.batch.process_batch` in
@@ -143,10 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--batch", type=int, default=2000, help="records per batch (the worker's batch_max_events)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-daily-invoices", dest="daily_invoices", action="store_false",
+                        help="registration and monthly filings only (the park of bench.population)")
     parser.add_argument("--digest", action="store_true", help="print digests of one pass's outputs instead")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed)
+    config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed,
+                              daily_invoices=args.daily_invoices)
     if args.digest:
         digest = outputs_digest(records(config), args.batch)
         console.print(" ".join(f"{key} {value}" for key, value in digest.items()))

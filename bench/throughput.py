@@ -305,7 +305,7 @@ def run_latency(config: SimulationConfig, rate: float, partitions: int, bootstra
 
 def run(
     config: SimulationConfig, partitions: int, rate: float, profile: bool, latency: bool,
-    checkpoint_seconds: float | None = None,
+    checkpoint_seconds: float | None = None, profile_raw: Path | None = None,
 ) -> dict[str, Any]:
     from config import Settings
     from streams import broker
@@ -345,6 +345,8 @@ def run(
             run_worker(_fresh_group(env, tmp, "profiled"), events, tmp, "entbrain worker under py-spy", raw)
             if raw.exists():
                 figures["profile"] = shares(summarize(raw.read_text().splitlines()))
+                if profile_raw is not None:
+                    shutil.copyfile(raw, profile_raw)
         if latency:
             figures["latency"] = run_latency(config, rate, partitions, settings.kafka.bootstrap_servers, tmp)
     finally:
@@ -409,10 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-latency", dest="latency", action="store_false", help="skip the latency run")
     parser.add_argument("--checkpoint-seconds", type=float, default=None,
                         help="also run the worker with its models saved every S seconds (default: every batch)")
+    parser.add_argument("--profile-raw", type=Path, help="keep py-spy's samples (collapsed stacks) in this file")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed)
-    figures = run(config, args.partitions, args.rate, args.profile, args.latency, args.checkpoint_seconds)
+    figures = run(config, args.partitions, args.rate, args.profile, args.latency, args.checkpoint_seconds,
+                  args.profile_raw)
     render(figures)
     if args.json:
         args.json.write_text(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from config import DIMENSIONS, Condition, Criterion, ScoringConfig, SizeBand
 
@@ -93,16 +94,62 @@ def composite_score(dims: Mapping[str, float], weights: Mapping[str, float]) -> 
     return round2(sum(dims[d] * w for d, w in weights.items()) / total)
 
 
-def holds(condition: Condition, values: Mapping[str, float]) -> bool:
-    """A condition on a missing value is false."""
-    value = values.get(condition.field)
-    return value is not None and _OPS[condition.op](value, condition.value)
+Check = tuple[str, Callable[[float, float], bool], float]  # (field, operator, value) of one condition
 
 
-def matches(criterion: Criterion, values: Mapping[str, float]) -> bool:
-    return all(holds(c, values) for c in criterion.all) and (
-        not criterion.any or any(holds(c, values) for c in criterion.any)
-    )
+def _checks(conditions: tuple[Condition, ...]) -> tuple[Check, ...]:
+    return tuple((c.field, _OPS[c.op], c.value) for c in conditions)
+
+
+def _all_hold(checks: tuple[Check, ...], values: Mapping[str, float]) -> bool:
+    for name, op, limit in checks:
+        value = values.get(name)
+        if value is None or not op(value, limit):
+            return False
+    return True
+
+
+def _any_holds(checks: tuple[Check, ...], values: Mapping[str, float]) -> bool:
+    for name, op, limit in checks:
+        value = values.get(name)
+        if value is not None and op(value, limit):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class CriteriaTable:
+    """A scoring config's tiers and lists as plain tuples of checks, built once: what every
+    score reads. A criterion holds when all of its ``all`` and, if given, any of its ``any``
+    hold; a condition on a missing value is false.
+
+    >>> from config.scoring import load_scoring_config
+    >>> table = CriteriaTable.of(load_scoring_config())
+    >>> table.tier({"composite": 80.0, "scale": 90.0}), table.tier({"composite": 25.0}), table.tier({})
+    ('leader', 'at_risk', 'base')
+    >>> table.lists_of({"high_tech": 1.0, "rd_intensity": 0.05, "credit_score": 3.0})
+    ['high_tech_subsidy']
+    """
+
+    tiers: tuple[tuple[str, tuple[Check, ...], tuple[Check, ...]], ...]
+    lists: tuple[tuple[str, tuple[Check, ...], tuple[Check, ...]], ...]
+
+    @classmethod
+    def of(cls, config: ScoringConfig) -> CriteriaTable:
+        def table(criteria: tuple[Criterion, ...]) -> tuple[tuple[str, tuple[Check, ...], tuple[Check, ...]], ...]:
+            return tuple((c.name, _checks(c.all), _checks(c.any)) for c in criteria)
+
+        return cls(table(tuple(config.tiers)), table(tuple(config.lists)))
+
+    def tier(self, values: Mapping[str, float]) -> str:
+        """The first tier whose conditions hold."""
+        return next(name for name, every, some in self.tiers
+                    if _all_hold(every, values) and (not some or _any_holds(some, values)))  # fmt: skip
+
+    def lists_of(self, values: Mapping[str, float]) -> list[str]:
+        """Every list whose conditions hold, in the config's order."""
+        return [name for name, every, some in self.lists
+                if _all_hold(every, values) and (not some or _any_holds(some, values))]  # fmt: skip
 
 
 def criteria_values(
@@ -128,11 +175,11 @@ def criteria_values(
 
 
 def tier_of(values: Mapping[str, float], config: ScoringConfig) -> str:
-    return next(t.name for t in config.tiers if matches(t, values))
+    return CriteriaTable.of(config).tier(values)
 
 
 def lists_of(values: Mapping[str, float], config: ScoringConfig) -> list[str]:
-    return [c.name for c in config.lists if matches(c, values)]
+    return CriteriaTable.of(config).lists_of(values)
 
 
 def known_fields(feature_names: set[str]) -> set[str]:

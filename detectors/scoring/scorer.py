@@ -19,15 +19,14 @@ from config import DIMENSIONS, ScoringConfig, load_scoring_config
 from detectors.errors import RuleConfigError
 from detectors.features import enterprise_features, last_filed
 from detectors.scoring.dimensions import (
+    CriteriaTable,
     composite_score,
     criteria_values,
     dimension_scores,
     known_fields,
-    lists_of,
     peer_keys,
     round2,
     size_band,
-    tier_of,
     weight_table,
 )
 from detectors.scoring.exit_risk import EXIT_STATUSES, ExitRiskModel, exit_inputs
@@ -108,6 +107,8 @@ class EnterpriseScorer:
         self.scored_features = tuple(sorted(weighted | pct_refs))
         self.pct_fields = tuple(sorted(pct_refs))
         self.weights = weight_table(self.config.dimensions)
+        self.criteria = CriteriaTable.of(self.config)
+        self.config_version = self.config.version  # read on every score: the config's is a slow private attribute
         peers = self.config.peers
         self.peers = PeerIndex(peers.min_peers, peers.capacity, peers.max_enterprises)
         fc = self.config.forecast
@@ -120,12 +121,10 @@ class EnterpriseScorer:
         self.period: int | None = None  # the close period of the latest record scored or learned
         self.business_month: int | None = None  # the latest business month learned (the exit-risk clock at a close)
 
-    @property
-    def config_version(self) -> str:
-        return self.config.version
-
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        self.criteria = CriteriaTable.of(self.config)  # checkpoints from before the table; also rebuilt on load
+        self.config_version = self.config.version
         self.__dict__.setdefault("period", None)  # checkpoints from before closes
         self.__dict__.setdefault("business_month", None)
 
@@ -195,8 +194,8 @@ class EnterpriseScorer:
             self.last_learning = Learning(state.uscc, keys, scored, snapshot, exited, month)
             self.learn(self.last_learning)
         values = criteria_values(features, pcts, dims, composite, risk, rank, self.pct_fields)
-        tier = "at_risk" if exited else tier_of(values, config)
-        lists = [] if exited else lists_of(values, config)
+        tier = "at_risk" if exited else self.criteria.tier(values)
+        lists = [] if exited else self.criteria.lists_of(values)
         if learn:
             state.scores = ScoreSummary(
                 dims=[dims[d] for d in DIMENSIONS], composite=composite, tier=tier, lists=lists,
