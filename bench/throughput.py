@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -186,9 +187,11 @@ def run_worker(env: dict[str, str], events: int, tmp: Path, label: str, profile:
                 time.sleep(0.05)
         assert first is not None
         span = now - first[0]
-        figures = {"events": events, "seconds": round(span, 2),
+        figures: dict[str, Any] = {"events": events, "seconds": round(span, 2),
                    "events_per_s": round((events - first[1]) / span, 1) if span > 0 else None,
                    "cpu_us_per_event": round((cpu - first[2]) / max(1, events - first[1]) * 1e6, 1)}  # fmt: skip
+        with contextlib.suppress(OSError):  # the batches' stages over the backlog (mean seconds per batch)
+            figures["stages"] = worker.batch_stages()
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             spy.wait(60)
@@ -356,6 +359,22 @@ def run(
     return figures
 
 
+def _stages_line(title: str, stages: dict[str, dict[str, float]]) -> str:
+    """Mean seconds per batch in each stage, and the commit protocol's share of process + commit.
+
+    >>> _stages_line("t", {"merge": {"batches": 2, "mean_s": 0.5}, "process": {"batches": 2, "mean_s": 0.75},
+    ...                    "rows": {"batches": 2, "mean_s": 0.25}})
+    't (mean seconds per batch): merge 0.500, process 0.750, rows 0.250 over 2 batches; the commit is 25% of process + commit'
+    """
+    commit = sum(row["mean_s"] for name, row in stages.items() if name not in ("merge", "process")
+                 and math.isfinite(row["mean_s"]))  # fmt: skip
+    process = stages.get("process", {}).get("mean_s", float("nan"))
+    share = commit / (commit + process) if math.isfinite(process) and commit + process > 0 else float("nan")
+    return (f"{title} (mean seconds per batch): " + ", ".join(f"{name} {row['mean_s']:.3f}" for name, row in stages.items())
+            + f" over {max(int(row['batches']) for row in stages.values())} batches; the commit is {share:.0%} of "
+            "process + commit")  # fmt: skip
+
+
 def render(figures: dict[str, Any]) -> None:
     table = Table("agent", "events/s", "seconds", "worker ÷ this", "CPU µs/event", "by CPU", "target",
                   title=f"throughput: {figures['events']:,} events ({figures['enterprises']} enterprises × "
@@ -382,6 +401,9 @@ def render(figures: dict[str, Any]) -> None:
                   f"p95 {memory['json_p95_bytes']:,.0f} B; besides, the worker keeps up to "
                   f"{memory['state_cache_entries']:,} states decoded between batches, median "
                   f"{memory['decoded_median_bytes']:,.0f} B each")  # fmt: skip
+    backlog = figures.get("worker", {}).get("stages") or {}
+    if backlog:
+        console.print(_stages_line("where a batch's time goes over the backlog", backlog))
     if "latency" in figures:
         lat = figures["latency"]
         console.print(f"produce → alert at {lat['rate']:,.0f} events/s: p50 {lat['p50_s'] * 1000:,.0f} ms, p99 "
@@ -389,10 +411,8 @@ def render(figures: dict[str, Any]) -> None:
                       f"{lat['matched']} alerts")  # fmt: skip
         stages = lat.get("stages") or {}
         if stages:
-            console.print("where a batch's time goes meanwhile (mean seconds per batch; an alert is visible once its "
-                          "outputs are flushed): " + ", ".join(f"{name} {row['mean_s']:.3f}"
-                                                              for name, row in stages.items())
-                          + f" over {max(row['batches'] for row in stages.values())} batches")  # fmt: skip
+            console.print(_stages_line("where a batch's time goes meanwhile (an alert is visible once its outputs "
+                                       "are flushed)", stages))
     if "profile" in figures:
         prof = Table("component", "share of samples", title="where the worker's time goes (py-spy)")
         for name, share in figures["profile"].items():
