@@ -174,14 +174,6 @@ def criteria_values(
     return values
 
 
-def tier_of(values: Mapping[str, float], config: ScoringConfig) -> str:
-    return CriteriaTable.of(config).tier(values)
-
-
-def lists_of(values: Mapping[str, float], config: ScoringConfig) -> list[str]:
-    return CriteriaTable.of(config).lists_of(values)
-
-
 def known_fields(feature_names: set[str]) -> set[str]:
     """Every name a condition may refer to, given the feature names."""
     return (

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from config import ScoringConfig
 from detectors.features import enterprise_features
 from detectors.scoring.dimensions import (
+    CriteriaTable,
     composite_score,
     criteria_values,
     dimension_scores,
-    lists_of,
     peer_keys,
     size_band,
-    tier_of,
     weight_table,
 )
 from detectors.scoring.exit_risk import EXIT_STATUSES
@@ -81,6 +80,7 @@ def batch_scores(
     pcts_by = batch_percentiles(states, config, features)
     out: dict[str, BatchScore] = {}
     table = weight_table(config.dimensions)
+    criteria = CriteriaTable.of(config)
     for state in states:
         pcts = pcts_by.get(state.uscc)
         if pcts is None:
@@ -90,5 +90,5 @@ def batch_scores(
         dims, _ = dimension_scores(pcts, table)
         composite = composite_score(dims, config.composite)
         named = criteria_values(values, pcts, dims, composite, exit_risk.get(state.uscc), rank)
-        out[state.uscc] = BatchScore(pcts, dims, composite, tier_of(named, config), lists_of(named, config))
+        out[state.uscc] = BatchScore(pcts, dims, composite, criteria.tier(named), criteria.lists_of(named))
     return out
