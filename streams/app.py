@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
 from config import Settings
@@ -43,18 +42,14 @@ from streams.dashboard_views import register_dashboard
 from streams.delivery_views import register_delivery
 from streams.diagnostics import register_diagnostics
 from streams.fault_injection import make_sink
-from streams.fetch_control import (
-    client_view,
-    commit_positions,
-    pause_fetching,
-    resume_fetching,
-    seek_fetching,
-)
+from streams.fetch_control import client_view, commit_positions, seek_fetching
+from streams.fetch_flow import FetchFlow
 from streams.input_guards import InputReadOffsets, agent_queues, partition_starts, spare_from_clearing
 from streams.intake import Intake, taking_inputs, wake_within
 from streams.kafka_security import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.model_feed import ModelFeed, encode_frontier, register_model_feed
+from streams.offset_commits import OffsetCommits
 from streams.operator_jobs import register_operator_jobs
 from streams.ops_views import register_operations
 from streams.pipeline import RawMessage
@@ -239,7 +234,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     observer = register_operations(app, runtime)  # /ready, /api/audit, lag and latency metrics
     failpoint = Failpoint.parse(settings.worker.failpoint)
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    # acks=False: offsets are committed by the commit protocol itself (see _commit_offsets).
+    # acks=False: offsets are committed by the commit protocol itself (streams.offset_commits).
     inputs = app.topic(*topics.inputs(), partitions=kafka.partitions, acks=False, **raw)  # type: ignore[arg-type]
     outputs = OutputTopics(
         scores=app.topic(topics.scores, partitions=kafka.partitions, **raw),  # type: ignore[arg-type]
@@ -273,10 +268,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     continuity = OffsetContinuity()
     starts: dict[tuple[str, int], int | None] = {}  # owned input partitions: where the group starts each (input_guards)
     resolver_topics = (topics.resolve, topics.identities)
-    flow_paused: set[TP] = set()  # partitions whose queue in the aligner is full (paused in the client)
-    seeking: set[TP] = set()  # partitions paused (in faust) until a skipped range is read again
-    rereads: list[asyncio.Future[None]] = []  # seeks under way (kept so they are not collected)
-    pauses: list[asyncio.Future[None]] = []  # pauses of full partitions under way (streams.intake)
+    flow = FetchFlow(app, topics.inputs(), runtime.metrics)  # back-pressure, skipped ranges read again
     lock = asyncio.Lock()
     intake = Intake()
 
@@ -317,55 +309,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         return await app.producer.send(topic.get_topic_name(), key, value, partition=None, timestamp=None,
                                        headers=None)  # fmt: skip
 
-    to_commit: dict[TP, int] = {}  # next offset per input partition, once its batch is durable
-
-    async def _ack(message: Any) -> None:
-        to_commit[message.tp] = max(to_commit.get(message.tp, 0), message.offset + 1)
-
-    committing: list[asyncio.Future[None]] = []  # step 4 of the last batch, while it is in flight
-
-    async def _commit_offsets() -> None:
-        """Step 4 with explicit offsets (faust's acknowledgements are off for the inputs).
-
-        faust derives the offset to commit from the acknowledged offsets, and a rebalance can
-        discard the acknowledgements of a batch it interrupts: faust then commits nothing past
-        that gap, or — for a gap of one record — commits past a record never processed.
-        Records of one input partition are processed in offset order (the continuity check
-        and the merge keep it), so the batch's last offset + 1 is exact.
-
-        The commit is started here and completes while the next batches are computed (a
-        round trip through the client's thread takes tens of milliseconds): one at a time,
-        in order. While one is in flight, the offsets of the batches made durable meanwhile
-        wait for the next batch's step 4 (or the background loop, when idle). A rebalance, a
-        stop and a replay first commit everything (:func:`settle_commits`). A worker killed
-        before its offsets are committed reads those batches again, as redeliveries. A
-        commit that fails is tried again the same way; a partition revoked meanwhile is read
-        again by its new owner, whose states make it a redelivery.
-        """
-        if committing and not committing[-1].done():
-            return  # the commit in flight carries on; these offsets go with the next one
-        committing.clear()
-        offsets = dict(to_commit)
-        to_commit.clear()
-        if offsets:
-            committing.append(asyncio.ensure_future(_commit(offsets)))
-
-    async def _commit(offsets: dict[TP, int]) -> None:
-        try:
-            await commit_positions(app.consumer, offsets)
-        except Exception as exc:  # noqa: BLE001 - any client error: keep the offsets for the next try
-            log.warning("committing input offsets failed (%s); trying again later", exc)
-            for tp, offset in offsets.items():
-                to_commit[tp] = max(to_commit.get(tp, 0), offset)
-
-    async def settle_commits() -> None:
-        """Wait for the input offsets' commit in flight, then commit those still waiting."""
-        while committing:
-            await committing.pop(0)
-        if to_commit:
-            offsets = dict(to_commit)
-            to_commit.clear()
-            await _commit(offsets)
+    offset_commits = OffsetCommits(lambda positions: commit_positions(app.consumer, positions))  # step 4
 
     async def _flush_rows() -> int:
         written = int(await runtime.in_db_thread(runtime.sink.flush))
@@ -380,8 +324,8 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         write_state=states.__setitem__,
         snapshot_models=_snapshot_models,
         save_models=_save_models,
-        ack=_ack,
-        commit_offsets=_commit_offsets,
+        ack=offset_commits.ack,
+        commit_offsets=offset_commits.commit,
     ))
 
     async def refresh_log_ends() -> None:
@@ -475,7 +419,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def _quiesce() -> None:
         async with lock:  # the batch in flight completes its commit protocol first
-            await settle_commits()
+            await offset_commits.settle()
             quiesced.set()
 
     app.quiesce = _quiesce  # type: ignore[attr-defined]
@@ -498,13 +442,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         partition fetch again; logged above and counted in ``entbrain_silent_partition_seeks_total``.
         """
         for topic, partition in silent:
-            tp = TP(topic, partition)
             offset = continuity.expected.get((topic, partition), starts.get((topic, partition)))
-            if offset is None or tp in seeking:
-                continue
-            runtime.metrics.silent_seeks.inc()
-            rereads[:] = [f for f in rereads if not f.done()]
-            rereads.append(asyncio.ensure_future(seek_fetching(app.consumer, tp, offset)))
+            if offset is not None:
+                flow.reseek(TP(topic, partition), offset)
 
     async def drain() -> bool:
         """Release what the aligner lets go, up to one batch, process it and commit it; whether
@@ -599,14 +539,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         now = asyncio.get_running_loop().time()
         verdict = continuity.check(message.topic, message.partition, message.offset, starts[where], now)
         if verdict is Verdict.SEEK:
-            _reread_gap(message)
+            flow.reread_gap(message, continuity.expected[where])
         if verdict is not Verdict.ACCEPT:
             return
         aligner.add(Record(message.topic, message.partition, message.offset, message.timestamp or 0.0, message, now,
                            aligner.busy))  # fmt: skip
         queue = aligner.queues[where]
-        if len(queue) >= aligner.queue_limit(settings.worker.align_queue_limit) and message.tp not in flow_paused:
-            pause_now(message.tp)
+        if len(queue) >= aligner.queue_limit(settings.worker.align_queue_limit) and message.tp not in flow.paused:
+            flow.pause_now(message.tp)
         intake.taken += 1
         if intake.taken >= settings.sink.batch_max_events:
             intake.full.set()  # a whole batch is waiting: no need to wait for the next turn
@@ -619,6 +559,9 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         # this stream; the agent is what subscribes the inputs and co-partitions the table.
         async for event in stream.noack():  # type: ignore[attr-defined]
             take(event.message)  # not expected: should faust hand one on, it is merged all the same
+
+    async def regulate_flow() -> None:
+        await flow.regulate(aligner.queues.items(), aligner.queue_limit(settings.worker.align_queue_limit))
 
     @app.task
     async def _take_batches() -> None:
@@ -650,88 +593,6 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
                          "last committed batch", exc_info=True)  # fmt: skip
             os._exit(LOOP_FAILED_EXIT_CODE)
 
-    def _reread_gap(message: Any) -> None:
-        expected = continuity.expected[(message.topic, message.partition)]
-        log.warning("records %s[%d] %d..%d were skipped by the consumer; reading them again",
-                    message.topic, message.partition, expected, message.offset - 1)  # fmt: skip
-        runtime.metrics.offset_gaps.inc()
-        # Pause first: records already fetched past the gap must pass the consumer (which drops
-        # a record below its read position) before the seek moves that position back.
-        tp = TP(message.topic, message.partition)  # faust's TP: its consumer keeps no other kind
-        app.consumer.pause_partitions([tp])
-        seeking.add(tp)
-        rereads[:] = [f for f in rereads if not f.done()]
-        rereads.append(asyncio.ensure_future(_seek_back(tp, expected)))
-
-    def pause_now(tp: TP) -> None:
-        """Stop fetching a partition whose queue in the merge is full (resumed by regulate_flow)."""
-        flow_paused.add(tp)
-        pauses[:] = [f for f in pauses if not f.done()]
-        pauses.append(asyncio.ensure_future(_pause(tp)))
-
-    async def _pause(tp: TP) -> None:
-        try:
-            await pause_fetching(app.consumer, [tp])
-        except Exception as exc:  # noqa: BLE001 - the merge's held limit still bounds memory
-            flow_paused.discard(tp)
-            log.warning("could not pause fetching of %s: %s", tp, exc)
-
-    async def _seek_back(tp: TP, offset: int) -> None:
-        await asyncio.sleep(1.0)
-        try:
-            await seek_fetching(app.consumer, tp, offset)
-        except IllegalStateError:  # revoked meanwhile (another worker joined or left): its owner reads it
-            log.info("%s[%d] was revoked before it could be read again", tp.topic, tp.partition)
-        else:
-            app.consumer.resume_partitions([tp])
-        finally:
-            seeking.discard(tp)
-
-    def resume_orphaned_pauses() -> None:
-        """Input partitions faust left paused once no rebalance or recovery is under way.
-
-        faust pauses the input partitions while a rebalance recovers the tables, and its
-        recovery resumes them only if no newer rebalance began meanwhile ("Recovery
-        rebalancing again"); when that newer one ends without a recovery of its own, the
-        partitions stay paused for good and nothing of them is processed again.
-        """
-        consumer = app.consumer
-        if app.rebalancing or getattr(app, "in_recovery", False) or not consumer.flow_active:  # type: ignore[attr-defined]
-            return
-        paused: set[TP] = getattr(consumer, "_paused_partitions", set())
-        orphans = {tp for tp in paused if tp.topic in topics.inputs() and tp not in seeking}
-        if orphans:
-            log.warning("input partitions left paused by faust after a rebalance: %s; resuming them",
-                        ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in orphans)))  # fmt: skip
-            runtime.metrics.orphaned_pauses.inc(len(orphans))
-            consumer.resume_partitions(orphans)
-
-    async def regulate_flow() -> None:
-        """Back-pressure per partition: pause fetching a partition whose queue is full.
-
-        A backlog is fetched far faster than it is processed. Without this, the queues would
-        grow to the held limit, and the merge would then release records without waiting for
-        the partition that lags — out of event-time order. The pause is the Kafka client's
-        (:mod:`streams.fetch_control`): it loses no record.
-        """
-        limit = aligner.queue_limit(settings.worker.align_queue_limit)
-        pause, resume = [], []
-        for (topic, partition), queue in aligner.queues.items():
-            tp = TP(topic, partition)
-            if len(queue) >= limit and tp not in flow_paused:
-                pause.append(tp)
-            elif len(queue) <= limit // 2 and tp in flow_paused:
-                resume.append(tp)
-        try:
-            await pause_fetching(app.consumer, pause)
-            await resume_fetching(app.consumer, resume)
-        except Exception as exc:  # noqa: BLE001 - the merge's held limit still bounds memory
-            log.warning("could not pause/resume fetching of %s: %s", pause + resume, exc)
-            return
-        flow_paused.update(pause)
-        flow_paused.difference_update(resume)
-        runtime.metrics.flow_paused.set(len(flow_paused))
-
     # Loops rather than faust timers: a timer that runs longer than its interval (a batch
     # takes longer than 0.1 s) logs a warning every time, which says nothing here.
     @app.task
@@ -749,10 +610,10 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
             if loop.time() - second < 1.0:
                 continue
             second = loop.time()
-            resume_orphaned_pauses()
-            if to_commit and not lock.locked() and not quiesced.is_set():
+            flow.resume_orphans()
+            if offset_commits.pending and not lock.locked() and not quiesced.is_set():
                 async with lock:
-                    await _commit_offsets()
+                    await offset_commits.commit()
             if aligner.held:
                 await refresh_log_ends()
 
@@ -783,16 +644,14 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
     async def _forget_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         mine = {tp.partition for tp in revoked if tp.topic in topics.inputs()}
         async with lock:
-            await settle_commits()
+            await offset_commits.settle()
             for where in [w for w in starts if w[1] in mine]:
                 del starts[where]
             for where in [(tp.topic, tp.partition) for tp in revoked]:
                 resolver_starts.pop(where, None)
             continuity.forget(mine, topics.inputs())
-            for tp in [tp for tp in to_commit if tp.partition in mine]:
-                del to_commit[tp]
-            seeking.difference_update({tp for tp in seeking if tp.partition in mine})
-            flow_paused.difference_update({tp for tp in flow_paused if tp.partition in mine})
+            offset_commits.forget(mine)
+            flow.forget(mine)
             aligner.forget(mine)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
@@ -810,7 +669,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
         """Seek the owned input partitions among ``targets`` back, between two batches (``/api/replay``)."""
         moved: list[tuple[str, int]] = []
         async with lock:
-            await settle_commits()  # a commit landing after the seek would move the group past it
+            await offset_commits.settle()  # a commit landing after the seek would move the group past it
             for where, offset in sorted(targets.items()):
                 if where not in starts:
                     continue
@@ -824,7 +683,7 @@ def build_app(settings: Settings, db: Database) -> tuple[faust.App, Runtime]:
 
     async def commit_processed() -> None:
         async with lock:
-            await settle_commits()
+            await offset_commits.settle()
 
     register_operator_jobs(app, runtime, rewind, commit_processed)
     return app, runtime

@@ -277,6 +277,8 @@ def list_changes(
     """Enter/leave events between the lists in ``before.scores`` and ``update.lists``."""
     old = set(before.scores.lists) if before is not None and before.scores is not None else set()
     new = set(update.lists)
+    if new == old:  # nearly every score: nothing entered or left
+        return []
     evidence = {**update.dimensions.model_dump(), "composite": update.composite}
     if update.exit_risk is not None:
         evidence["exit_risk"] = update.exit_risk
