@@ -11,7 +11,9 @@ run; the rows are only collected. Alternately with and without a
 :class:`~schemas.state_codec.StateCache` (the worker's default size, and 0: every state
 decoded from the table every batch); CPU seconds per event, medians over the repeats, and
 their ratio. This is the part of the worker's cost that is entbrain's own code; the worker's
-figure beside Faust's is ``bench.throughput``'s.
+figure beside Faust's is ``bench.throughput``'s. The garbage collector is set as the worker
+sets it (:mod:`streams.gc_policy`); ``ENTBRAIN_WORKER__GC_YOUNG_THRESHOLD=0`` measures with
+Python's defaults instead.
 
 ``--digest`` instead prints digests of everything one pass outputs (the messages, the rows,
 the final states): run it under two checkouts to show that a change left the outputs — and
@@ -41,6 +43,7 @@ from config.rules import load_rules
 from detectors.models import OnlineModels
 from schemas.state_codec import StateCache
 from simulator import SimulationConfig, simulate
+from streams import gc_policy
 from streams.batch import OutputTopics, ProcessedBatch, process_batch
 from streams.pipeline import RawMessage
 from streams.send_times import SendClock
@@ -123,7 +126,8 @@ def cpu_per_event(park: list[RawMessage], batch: int, cache_entries: int) -> flo
 
 def run(config: SimulationConfig, batch: int, repeats: int) -> dict[str, Any]:
     park = records(config)
-    entries = Settings().worker.state_cache
+    settings = Settings()
+    entries = settings.worker.state_cache
     cached: list[float] = []
     uncached: list[float] = []
     for _ in track(range(repeats), description="pipeline passes", console=console):
@@ -132,6 +136,7 @@ def run(config: SimulationConfig, batch: int, repeats: int) -> dict[str, Any]:
     with_cache, without = statistics.median(cached), statistics.median(uncached)
     return {"enterprises": config.enterprises, "months": config.months, "events": len(park), "batch": batch,
             "repeats": repeats, "state_cache_entries": entries,
+            "gc_young_threshold": settings.worker.gc_young_threshold,
             "cpu_us_per_event_with_cache": round(with_cache * 1e6, 1),
             "cpu_us_per_event_without_cache": round(without * 1e6, 1),
             "with_over_without": round(with_cache / without, 3)}  # fmt: skip
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--digest", action="store_true", help="print digests of one pass's outputs instead")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    gc_policy.apply(Settings().worker.gc_young_threshold)  # as the worker runs
     config = SimulationConfig(enterprises=args.enterprises, months=args.months, seed=args.seed,
                               daily_invoices=args.daily_invoices)
     if args.digest:
@@ -161,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     table = Table("figure", "value", title=f"the batch pipeline: {figures['events']:,} events "
                   f"({args.enterprises} enterprises × {args.months} months), batches of {args.batch}, "
                   f"median of {args.repeats}")  # fmt: skip
-    for key in ("cpu_us_per_event_with_cache", "cpu_us_per_event_without_cache", "with_over_without"):
+    for key in ("cpu_us_per_event_with_cache", "cpu_us_per_event_without_cache", "with_over_without",
+                "gc_young_threshold"):
         table.add_row(key, f"{figures[key]:,}")
     console.print(table)
     if args.json:

@@ -128,6 +128,12 @@ class WorkerSettings(_Section):
     # Decoded states kept between batches (≈ 21 KB each), so an enterprise seen again is not
     # decoded again: 0 decodes every state from the table every batch.
     state_cache: int = Field(default=10_000, ge=0)
+    # The cyclic garbage collector's young-generation threshold (Python's default: 700). The
+    # worker holds a large heap of long-lived objects (decoded states, models), and with the
+    # default every few hundred events set off a collection that walks far more than the
+    # garbage; what is loaded at the start is frozen out of the collections too. 0 keeps
+    # Python's own settings (streams.gc_policy).
+    gc_young_threshold: int = Field(default=50_000, ge=0)
     # No progress this long with input waiting → re-seek to the committed offsets (0 = off).
     stall_seconds: float = Field(default=30.0, ge=0)
     # How often the online models are saved, in the commit protocol's step 3 (0 = every batch,

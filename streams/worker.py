@@ -8,6 +8,7 @@ import faust
 
 from config import Settings
 from sinks import Database, migrate
+from streams import gc_policy
 from streams.app import build_app
 from streams.kafka_admin import ensure_topics
 from streams.logs import use_json
@@ -71,6 +72,7 @@ def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     app, runtime = build_app(settings, db)
     runtime.relayed_rows = writer
+    gc_policy.apply(settings.worker.gc_young_threshold)  # the modules and the models loaded: frozen
     worker = (JsonLogWorker if settings.log.format == "json" else ServiceWorker)(app, loglevel=loglevel, quiet=True)
     try:
         worker.execute_from_commandline()
