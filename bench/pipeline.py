@@ -10,7 +10,7 @@ batches of ``--batch`` records with one table of states between them, fresh mode
 run; the rows are only collected. Alternately with and without a
 :class:`~schemas.state_codec.StateCache` (the worker's default size, and 0: every state
 decoded from the table every batch); CPU seconds per event, medians over the repeats, and
-their ratio. This is the part of the worker's cost that is entbrain's own code; the worker's
+their ratio; and the share of each pass's time spent in the cyclic garbage collector. This is the part of the worker's cost that is entbrain's own code; the worker's
 figure beside Faust's is ``bench.throughput``'s. The garbage collector is set as the worker
 sets it (:mod:`streams.gc_policy`); ``ENTBRAIN_WORKER__GC_YOUNG_THRESHOLD=0`` measures with
 Python's defaults instead.
@@ -23,6 +23,7 @@ so the detection, NAB and scoring figures — exactly as they were.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import statistics
 import time
@@ -116,30 +117,56 @@ def outputs_digest(park: list[RawMessage], batch: int) -> dict[str, Any]:
             "states_sha256": states.hexdigest()[:16]}  # fmt: skip
 
 
-def cpu_per_event(park: list[RawMessage], batch: int, cache_entries: int) -> float:
-    """CPU seconds per event of one pass over ``park``."""
-    started = time.process_time()
-    for _ in one_pass(park, batch, _Rows(), cache_entries, datetime.now(UTC), {}):
-        pass
-    return (time.process_time() - started) / len(park)
+class CollectorTime:
+    """Seconds spent in the cyclic garbage collector while in use (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> CollectorTime:
+        gc.callbacks.append(self._observe)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._observe)
+
+
+def cpu_per_event(park: list[RawMessage], batch: int, cache_entries: int) -> tuple[float, float]:
+    """CPU seconds per event of one pass over ``park``, and the share of the pass's time the
+    garbage collector took."""
+    started, wall = time.process_time(), time.perf_counter()
+    with CollectorTime() as collector:
+        for _ in one_pass(park, batch, _Rows(), cache_entries, datetime.now(UTC), {}):
+            pass
+    return (time.process_time() - started) / len(park), collector.seconds / (time.perf_counter() - wall)
 
 
 def run(config: SimulationConfig, batch: int, repeats: int) -> dict[str, Any]:
     park = records(config)
     settings = Settings()
     entries = settings.worker.state_cache
-    cached: list[float] = []
-    uncached: list[float] = []
+    cached: list[tuple[float, float]] = []
+    uncached: list[tuple[float, float]] = []
     for _ in track(range(repeats), description="pipeline passes", console=console):
         cached.append(cpu_per_event(park, batch, entries))
         uncached.append(cpu_per_event(park, batch, 0))
-    with_cache, without = statistics.median(cached), statistics.median(uncached)
+    with_cache, without = statistics.median(c for c, _ in cached), statistics.median(c for c, _ in uncached)
     return {"enterprises": config.enterprises, "months": config.months, "events": len(park), "batch": batch,
             "repeats": repeats, "state_cache_entries": entries,
             "gc_young_threshold": settings.worker.gc_young_threshold,
             "cpu_us_per_event_with_cache": round(with_cache * 1e6, 1),
             "cpu_us_per_event_without_cache": round(without * 1e6, 1),
-            "with_over_without": round(with_cache / without, 3)}  # fmt: skip
+            "with_over_without": round(with_cache / without, 3),
+            # the passes' time in the garbage collector (medians)
+            "gc_share_with_cache": round(statistics.median(g for _, g in cached), 3),
+            "gc_share_without_cache": round(statistics.median(g for _, g in uncached), 3)}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({args.enterprises} enterprises × {args.months} months), batches of {args.batch}, "
                   f"median of {args.repeats}")  # fmt: skip
     for key in ("cpu_us_per_event_with_cache", "cpu_us_per_event_without_cache", "with_over_without",
-                "gc_young_threshold"):
+                "gc_share_with_cache", "gc_share_without_cache", "gc_young_threshold"):
         table.add_row(key, f"{figures[key]:,}")
     console.print(table)
     if args.json:

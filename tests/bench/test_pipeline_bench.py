@@ -12,6 +12,7 @@ def test_a_small_park_is_measured_with_and_without_the_state_cache() -> None:
     assert figures["events"] == len(records(config)) > 50
     assert figures["cpu_us_per_event_with_cache"] > 0 and figures["cpu_us_per_event_without_cache"] > 0
     assert 0 < figures["with_over_without"] < 5
+    assert 0 <= figures["gc_share_with_cache"] < 1 and 0 <= figures["gc_share_without_cache"] < 1
 
 
 def test_the_digest_of_the_outputs_is_the_same_for_the_same_park_and_not_for_another() -> None:

@@ -362,3 +362,28 @@ def test_two_scorers_that_learn_each_others_period_at_its_end_still_score_like_o
         u: (s.tier, s.lists, s.composite, s.percentiles, s.exit_risk) for u, s in alone.items()
     }
     assert len({s.tier for s in alone.values()}) >= 3
+
+
+def test_past_the_pending_limit_the_first_snapshot_of_the_oldest_month_goes_and_old_buckets_load() -> None:
+    import pickle
+
+    from detectors.scoring.exit_risk import ExitRiskModel
+
+    model = ExitRiskModel(horizon_months=3, max_pending=5)
+    for month, usccs in ((1, "abc"), (2, "de")):
+        for uscc in usccs:
+            model.snapshot(uscc, month, {"arrears_ratio": 0.1})
+    model.snapshot("a", 1, {"arrears_ratio": 0.2})  # replaces a's month-1 snapshot in its place
+    model.snapshot("f", 2, {"arrears_ratio": 0.1})  # one past the limit: month 1's first goes
+    assert model.size == 5 and list(model.pending[1]) == ["b", "c"] and "a" not in model.months
+    model.snapshot("g", 3, {"arrears_ratio": 0.1})
+    model.snapshot("h", 3, {"arrears_ratio": 0.1})
+    assert list(model.pending) == [2, 3] and list(model.pending[2]) == ["d", "e", "f"]
+    # a checkpoint from before the ordered buckets (plain dicts) drops in the same order
+    state = model.__dict__.copy()
+    state["pending"] = {m: dict(b) for m, b in model.pending.items()}
+    revived = ExitRiskModel.__new__(ExitRiskModel)
+    revived.__setstate__(pickle.loads(pickle.dumps(state)))
+    for m in (model, revived):
+        m.snapshot("i", 3, {"arrears_ratio": 0.1})
+    assert list(revived.pending[2]) == list(model.pending[2]) == ["e", "f"]
