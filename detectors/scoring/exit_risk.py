@@ -169,7 +169,8 @@ class ExitRiskModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Checkpoints written before snapshots were packed held ``(x, label)`` pairs."""
         self.__dict__.update(state)
-        self.pending = {month: OrderedDict(bucket) for month, bucket in self.pending.items()}  # before ordered buckets
+        self.pending = {month: bucket if isinstance(bucket, OrderedDict) else OrderedDict(bucket)
+                        for month, bucket in self.pending.items()}  # fmt: skip  # before ordered buckets
         if "_layouts" in state:
             return
         self._layouts = {}
